@@ -1,0 +1,44 @@
+"""The MODELSHELF_* environment variables, read in one place.
+
+Functions, not constants: tests and long-lived processes may change the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEFAULT_SHELF = "./shelf"
+
+
+def shelf_uri() -> str:
+    """``MODELSHELF_URI``, else ``./shelf``."""
+    return os.environ.get("MODELSHELF_URI") or DEFAULT_SHELF
+
+
+def cache_dir() -> Path:
+    """``MODELSHELF_CACHE_DIR``, else ``$XDG_CACHE_HOME/modelshelf``, else ``~/.cache/modelshelf``."""
+    explicit = os.environ.get("MODELSHELF_CACHE_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "modelshelf"
+
+
+def progress_enabled() -> bool:
+    """``MODELSHELF_PROGRESS=0`` silences progress bars (they also hide when not on a terminal)."""
+    return os.environ.get("MODELSHELF_PROGRESS", "1").strip().lower() not in {"0", "false", "no", "off"}
+
+
+def concurrency() -> int:
+    """``MODELSHELF_CONCURRENCY``: how many transfers run at once (default 32)."""
+    try:
+        return max(1, int(os.environ.get("MODELSHELF_CONCURRENCY", "32")))
+    except ValueError:
+        return 32
+
+
+def actor() -> str | None:
+    """``MODELSHELF_ACTOR`` overrides the ``user@host`` recorded in registry commits and runs."""
+    return os.environ.get("MODELSHELF_ACTOR") or None

@@ -1,0 +1,502 @@
+"""BlobStore: content-addressed blobs and tree manifests over a Storage, read through the cache."""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import uuid
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, TypeVar
+
+from modelshelf import _settings
+from modelshelf.cas._cache import LocalCache
+from modelshelf.cas._digest import Digest, hash_bytes, hash_file, hash_stream
+from modelshelf.cas._progress import Progress
+from modelshelf.cas._tree import LocalFile, Tree, TreeEntry, scan_dir
+from modelshelf.errors import (
+    AlreadyExistsError,
+    IntegrityError,
+    ObjectNotFoundError,
+    StorageError,
+)
+from modelshelf.storage import Storage, fsync_dir
+
+__all__ = ["BlobStore", "PutStats", "VerifyProblem", "VerifyReport"]
+
+_T = TypeVar("_T")
+_SMALL = 1 << 20  # below this a file is read whole: hashing and copying in one buffer
+_BATCH_BYTES = 256 << 20  # progress granularity for batched transfers
+
+
+@dataclass(slots=True)
+class PutStats:
+    """What the last put moved: files seen, blobs uploaded and their bytes."""
+
+    files: int = 0
+    bytes_total: int = 0
+    blobs_uploaded: int = 0
+    bytes_uploaded: int = 0
+    hashed_files: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyProblem:
+    """One thing ``verify`` found wrong: the key, the digest it should hold, and what is wrong."""
+
+    key: str
+    digest: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.problem} (expected {self.digest})"
+
+
+@dataclass(slots=True)
+class VerifyReport:
+    """Result of :meth:`BlobStore.verify`; truthy when nothing is wrong."""
+
+    checked: int = 0
+    bytes_checked: int = 0
+    problems: list[VerifyProblem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+class BlobStore:
+    """Content-addressed, write-once blobs under ``objects/sha256/`` of a storage.
+
+    Args:
+        storage: where blobs live.
+        cache: the local verified read cache (default: ``MODELSHELF_CACHE_DIR`` or
+            ``~/.cache/modelshelf``).
+        concurrency: how many files are hashed/transferred at once.
+    """
+
+    def __init__(
+        self,
+        storage: Storage,
+        *,
+        cache: LocalCache | None = None,
+        concurrency: int | None = None,
+    ) -> None:
+        self.storage = storage
+        self.cache = cache if cache is not None else LocalCache()
+        self.concurrency = concurrency or _settings.concurrency()
+        self.last_put = PutStats()
+
+    # ------------------------------------------------------------------------------ writes
+    def put_bytes(self, data: bytes) -> Digest:
+        """Store ``data`` as a blob (a no-op if it exists) and return its digest."""
+        digest = hash_bytes(data)
+        if not self.storage.exists(digest.key):
+            try:
+                self.storage.write(digest.key, data)
+            except AlreadyExistsError:
+                pass  # a concurrent writer stored the same bytes
+        return digest
+
+    def put_file(self, path: str | os.PathLike[str]) -> Digest:
+        """Store one local file as a blob and return its digest."""
+        path = os.fspath(path)
+        st = os.stat(path)
+        local = LocalFile(os.path.basename(path), path, st.st_size, bool(st.st_mode & 0o111), st)
+        return self._put_files([local])[0].digest
+
+    def put_tree(self, local_dir: str | os.PathLike[str]) -> Digest:
+        """Store a folder: every file as a blob, plus a manifest blob; returns the tree digest.
+
+        Unchanged files are recognised by a local hash memo and not re-read; blobs that are
+        already on the shelf are not uploaded (one batched existence check).
+
+        Raises:
+            InvalidPathError: a symlink points outside the folder, or a name is unsafe.
+            NotFoundError: ``local_dir`` is not a folder.
+        """
+        files = scan_dir(local_dir)
+        entries = self._put_files(files)
+        return self.put_manifest(Tree.from_entries(entries))
+
+    def put_manifest(self, tree: Tree) -> Digest:
+        """Store a tree manifest whose blobs are already stored; returns the tree digest."""
+        return self.put_bytes(tree.to_bytes())
+
+    def _put_files(self, files: Sequence[LocalFile]) -> list[TreeEntry]:
+        stats = PutStats(files=len(files), bytes_total=sum(f.size for f in files))
+        known = self.cache.state.get_many(f.st for f in files)
+        digests: list[Digest | None] = list(known)
+        local = self.storage.capabilities.local_paths
+        todo = [i for i, d in enumerate(digests) if d is None]
+        stats.hashed_files = len(todo)
+        memo: list[tuple[os.stat_result, Digest]] = []
+        with Progress(total=stats.bytes_total, desc="upload", unit="B") as bar:
+            if local:
+                # Local shelf: hash and copy in one pass, straight into the object folder.
+                def ingest(i: int) -> tuple[Digest, bool]:
+                    return self._ingest_local(files[i])
+
+                for i, (digest, wrote) in zip(todo, self._map(ingest, todo)):
+                    digests[i] = digest
+                    memo.append((files[i].st, digest))
+                    if wrote:
+                        stats.blobs_uploaded += 1
+                        stats.bytes_uploaded += files[i].size
+                    bar.update(files[i].size)
+            else:
+
+                def hash_one(i: int) -> Digest:
+                    return hash_file(files[i].os_path)[0]
+
+                for i, digest in zip(todo, self._map(hash_one, todo)):
+                    digests[i] = digest
+                    memo.append((files[i].st, digest))
+            resolved = [d for d in digests if d is not None]
+            # A file known to the memo may still be missing on this shelf: check them all.
+            ingested = set(todo) if local else set()
+            candidates = {
+                d for i, d in enumerate(digests) if d is not None and i not in ingested
+            }
+            present = self.exists_many(candidates)
+            missing: dict[Digest, LocalFile] = {}
+            for f, d in zip(files, resolved):
+                if d in candidates and d not in present and d not in missing:
+                    missing[d] = f
+            if missing:
+                self._upload(list(missing.items()), bar)
+                stats.blobs_uploaded += len(missing)
+                stats.bytes_uploaded += sum(f.size for f in missing.values())
+        self.cache.state.put_many(memo)
+        self.last_put = stats
+        return [
+            TreeEntry(f.path, d, f.size, f.executable) for f, d in zip(files, resolved)
+        ]
+
+    def _upload(self, items: list[tuple[Digest, LocalFile]], bar: Progress) -> None:
+        for batch in _batches(items, lambda item: item[1].size):
+            if self.storage.capabilities.local_paths:
+                for digest, f in batch:
+                    self._copy_local(f, digest)
+            else:
+                self.storage.upload([(f.os_path, d.key) for d, f in batch])
+            for _, f in batch:
+                _check_unchanged(f)
+            bar.update(sum(f.size for _, f in batch))
+
+    def _ingest_local(self, f: LocalFile) -> tuple[Digest, bool]:
+        """Hash ``f`` while copying it into a temp file beside the blobs; publish by link.
+
+        Returns the digest and whether a new blob was written.
+        """
+        tmp_key = f"objects/tmp/{os.getpid()}-{uuid.uuid4().hex}"
+        tmp = self.storage.local_path(tmp_key)
+        assert tmp is not None
+        os.makedirs(os.path.dirname(tmp), exist_ok=True)
+        try:
+            if f.size <= _SMALL:
+                with open(f.os_path, "rb") as src:
+                    data = src.read()
+                digest = hash_bytes(data)
+                if self._local_blob_ok(digest, len(data)):
+                    return digest, False
+                with open(tmp, "wb") as dst:
+                    dst.write(data)
+            else:
+                # Two threads: the kernel copies (copy_file_range/sendfile) while we hash.
+                with ThreadPoolExecutor(max_workers=1) as pool:
+                    copying = pool.submit(shutil.copyfile, f.os_path, tmp)
+                    digest, _ = hash_file(f.os_path)
+                    copying.result()
+            _check_unchanged(f)
+            return digest, self._publish_local(tmp, digest, f.size)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    def _copy_local(self, f: LocalFile, digest: Digest) -> None:
+        tmp = self.storage.local_path(f"objects/tmp/{os.getpid()}-{uuid.uuid4().hex}")
+        assert tmp is not None
+        os.makedirs(os.path.dirname(tmp), exist_ok=True)
+        try:
+            shutil.copyfile(f.os_path, tmp)
+            self._publish_local(tmp, digest, f.size)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    def _local_blob_ok(self, digest: Digest, size: int) -> bool:
+        path = self.storage.local_path(digest.key)
+        assert path is not None
+        try:
+            return os.stat(path).st_size == size
+        except FileNotFoundError:
+            return False
+
+    def _publish_local(self, tmp: str, digest: Digest, size: int) -> bool:
+        final = self.storage.local_path(digest.key)
+        assert final is not None
+        if self._local_blob_ok(digest, size):
+            return False
+        os.makedirs(os.path.dirname(final), exist_ok=True)
+        os.chmod(tmp, 0o444)
+        try:
+            os.link(tmp, final)
+        except FileExistsError:
+            # A truncated blob (a crash before the data reached disk) is replaced; a complete
+            # one holds the same bytes as ours.
+            if os.stat(final).st_size != size:
+                os.replace(tmp, final)
+            else:
+                return False
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+                raise
+            os.replace(tmp, final)
+        fsync_dir(os.path.dirname(final))
+        return True
+
+    # ------------------------------------------------------------------------------- reads
+    def exists(self, digest: Digest | str) -> bool:
+        return self.storage.exists(Digest.parse(digest).key)
+
+    def exists_many(self, digests: Iterable[Digest]) -> set[Digest]:
+        """The subset of ``digests`` stored on the shelf (one batched round of checks)."""
+        by_key = {d.key: d for d in digests}
+        return {by_key[k] for k in self.storage.exists_many(by_key)}
+
+    def get(self, digest: Digest | str) -> bytes:
+        """The blob's bytes, verified (from the cache when there).
+
+        Raises:
+            ObjectNotFoundError: no such blob on the shelf (and none cached).
+            IntegrityError: the stored bytes do not hash to ``digest``.
+        """
+        digest = Digest.parse(digest)
+        cached = self.cache.lookup(digest)
+        if cached is not None:
+            return cached.read_bytes()
+        data = self._read_remote(digest)
+        actual = hash_bytes(data)
+        if actual != digest:
+            raise IntegrityError(
+                f"blob {digest.key!r} in {self.storage.url} is corrupt: expected {digest}, "
+                f"its bytes hash to {actual}; run `verify --deep` and restore it"
+            )
+        self.cache.add_bytes(data, digest, key=digest.key)
+        return data
+
+    def _read_remote(self, digest: Digest) -> bytes:
+        try:
+            return self.storage.read(digest.key)
+        except ObjectNotFoundError as exc:
+            raise ObjectNotFoundError(
+                f"blob {digest} is not on the shelf {self.storage.url} (key {digest.key!r})"
+            ) from exc
+
+    def fetch(self, digest: Digest | str) -> Path:
+        """Make sure the blob is in the local cache (verified) and return its cached path."""
+        digest = Digest.parse(digest)
+        return self._fetch_many([(digest, 0)])[digest]
+
+    def open(self, digest: Digest | str) -> BinaryIO:
+        """Open a verified copy of the blob for reading (fetched into the cache first)."""
+        return open(self.fetch(digest), "rb")
+
+    def read_tree(self, digest: Digest | str) -> Tree:
+        """Load and parse the tree manifest ``digest``.
+
+        Raises:
+            ObjectNotFoundError: no such blob.
+            IntegrityError: the manifest's bytes do not match.
+            MalformedMetadataError: the blob is not a tree manifest.
+        """
+        return Tree.from_bytes(self.get(digest))
+
+    def get_tree(
+        self,
+        digest: Digest | str,
+        dest: str | os.PathLike[str],
+        *,
+        tree: Tree | None = None,
+    ) -> Path:
+        """Materialise tree ``digest`` into folder ``dest`` (which must not exist, or be empty).
+
+        Blobs are fetched into the cache and verified first; then the folder is assembled
+        beside ``dest`` and renamed into place, so no unverified byte ever reaches ``dest``.
+        Files are hard links into the cache (read-only) where possible, else copies.
+
+        Raises:
+            AlreadyExistsError: ``dest`` exists and is not an empty folder.
+            IntegrityError: a blob's bytes do not match its digest.
+        """
+        digest = Digest.parse(digest)
+        tree = tree if tree is not None else self.read_tree(digest)
+        dest = Path(dest).absolute()
+        if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+            raise AlreadyExistsError(
+                f"cannot download into {str(dest)!r}: it exists and is not empty; "
+                "pick a new folder or remove it"
+            )
+        paths = self._fetch_many([(e.digest, e.size) for e in tree])
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        staging = dest.parent / f".tmp-{dest.name}-{uuid.uuid4().hex[:12]}"
+        staging.mkdir()
+        try:
+            for entry in tree:
+                target = staging.joinpath(*entry.path.split("/"))
+                target.parent.mkdir(parents=True, exist_ok=True)
+                _materialise(paths[entry.digest], target, entry.executable)
+            if dest.exists():
+                dest.rmdir()
+            os.rename(staging, dest)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return dest
+
+    def _fetch_many(self, wanted: Sequence[tuple[Digest, int]]) -> dict[Digest, Path]:
+        """Ensure every digest is in the cache, verified; return digest -> cached path."""
+        sizes: dict[Digest, int] = {}
+        for digest, size in wanted:
+            sizes[digest] = size
+        found = self.cache.lookup_many(list(sizes))
+        missing = [d for d in sizes if d not in found]
+        if not missing:
+            return found
+        total = sum(sizes[d] for d in missing)
+        with Progress(total=total, desc="download", unit="B") as bar:
+            for batch in _batches(missing, lambda d: sizes[d]):
+                temps = {d: self.cache.temp_path("d-") for d in batch}
+                try:
+                    self.storage.download([(d.key, str(temps[d])) for d in batch])
+                except ObjectNotFoundError as exc:
+                    present = self.exists_many(batch)
+                    absent = [str(d) for d in batch if d not in present]
+                    for tmp in temps.values():
+                        _unlink(tmp)
+                    raise ObjectNotFoundError(
+                        f"{len(absent)} blob(s) missing from the shelf {self.storage.url}, "
+                        f"e.g. {absent[:3]}; run `verify` on the shelf"
+                    ) from exc
+
+                def check(d: Digest) -> Path:
+                    return self.cache.add_file(temps[d], d, key=d.key)
+
+                try:
+                    for d, path in zip(batch, self._map(check, batch)):
+                        found[d] = path
+                finally:
+                    for tmp in temps.values():
+                        _unlink(tmp)
+                bar.update(sum(sizes[d] for d in batch))
+        return found
+
+    # ------------------------------------------------------------------------------ verify
+    def verify(self, digest: Digest | str, *, deep: bool = False) -> VerifyReport:
+        """Check that a blob, or a tree and all its blobs, are present (deep: and re-hash them).
+
+        Never raises for a problem in the data: every problem is listed in the report.
+        """
+        digest = Digest.parse(digest)
+        report = VerifyReport()
+        try:
+            data = self.storage.read(digest.key)
+        except ObjectNotFoundError:
+            report.problems.append(VerifyProblem(digest.key, str(digest), "missing"))
+            return report
+        report.checked += 1
+        report.bytes_checked += len(data)
+        if hash_bytes(data) != digest:
+            report.problems.append(VerifyProblem(digest.key, str(digest), "content mismatch"))
+            return report
+        if not Tree.looks_like_manifest(data):
+            return report
+        tree = Tree.from_bytes(data)
+        self.verify_blobs([(e.digest, e.size) for e in tree], deep=deep, report=report)
+        return report
+
+    def verify_blobs(
+        self,
+        blobs: Iterable[tuple[Digest, int]],
+        *,
+        deep: bool = False,
+        report: VerifyReport | None = None,
+    ) -> VerifyReport:
+        """Check many blobs: presence and size (batched), and with ``deep`` their hashes."""
+        report = report if report is not None else VerifyReport()
+        wanted = dict(blobs)
+        present = self.exists_many(wanted)
+        for d in sorted(set(wanted) - present):
+            report.problems.append(VerifyProblem(d.key, str(d), "missing"))
+
+        def check(d: Digest) -> VerifyProblem | None:
+            info = self.storage.stat(d.key)
+            if info.size != wanted[d] and wanted[d] >= 0:
+                return VerifyProblem(d.key, str(d), f"size {info.size}, expected {wanted[d]}")
+            if deep:
+                with self.storage.open_read(d.key) as handle:
+                    actual, _ = hash_stream(handle)
+                if actual != d:
+                    return VerifyProblem(d.key, str(d), f"content mismatch: hashes to {actual}")
+            return None
+
+        for d, problem in zip(sorted(present), self._map(check, sorted(present))):
+            report.checked += 1
+            report.bytes_checked += wanted[d] if deep else 0
+            if problem is not None:
+                report.problems.append(problem)
+        return report
+
+    # ---------------------------------------------------------------------------- helpers
+    def _map(self, fn: object, items: Sequence[_T]) -> list[object]:
+        if len(items) <= 1:
+            return [fn(item) for item in items]  # type: ignore[operator]
+        workers = min(len(items), self.concurrency, (os.cpu_count() or 2) * 4)
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(fn, items))  # type: ignore[arg-type]
+
+
+def _batches(items: Sequence[_T], size_of: object) -> list[list[_T]]:
+    batches: list[list[_T]] = [[]]
+    acc = 0
+    for item in items:
+        if batches[-1] and acc >= _BATCH_BYTES:
+            batches.append([])
+            acc = 0
+        batches[-1].append(item)
+        acc += size_of(item)  # type: ignore[operator]
+    return [b for b in batches if b]
+
+
+def _check_unchanged(f: LocalFile) -> None:
+    st = os.stat(f.os_path)
+    if (st.st_size, st.st_mtime_ns) != (f.st.st_size, f.st.st_mtime_ns):
+        raise StorageError(
+            f"{f.os_path!r} changed while it was being stored; stop writing to it and log again"
+        )
+
+
+def _materialise(cached: Path, target: Path, executable: bool) -> None:
+    if not executable:
+        try:
+            os.link(cached, target)
+            return
+        except OSError:
+            pass
+    shutil.copyfile(cached, target)
+    os.chmod(target, 0o755 if executable else 0o644)
+
+
+def _unlink(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+

@@ -1,0 +1,317 @@
+"""Object-store storage over fsspec: S3 (s3fs), GCS (gcsfs), Azure (adlfs) and memory.
+
+Create-if-absent is one conditional single-request write per backend (see STORAGE-FACTS.md):
+S3 PutObject with ``If-None-Match: *``, GCS ``ifGenerationMatch=0``, Azure upload without
+overwrite; all reached through ``pipe_file(mode="create")``. ``open(..., "xb")`` is never used
+(s3fs truncates an existing key on an empty body; gcsfs uses resumable uploads).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+import posixpath
+import random
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any, BinaryIO
+
+from modelshelf import _settings
+from modelshelf.errors import AlreadyExistsError, ObjectNotFoundError, StorageError
+from modelshelf.storage._base import Capabilities, ObjectInfo, Storage, check_key
+from modelshelf.storage._errors import WriteOutcome, classify_create_error, translate
+
+__all__ = ["FsspecStorage"]
+
+_MEMORY_LOCK = threading.Lock()
+_BIG = 32 << 20
+_CREATE_ATTEMPTS = 6
+
+
+class FsspecStorage(Storage):
+    """Storage on any fsspec filesystem; ``root`` is the path under the filesystem."""
+
+    def __init__(self, fs: Any, root: str, *, url: str, capabilities: Capabilities) -> None:
+        self.fs = fs
+        self.root = root.rstrip("/")
+        self.url = url
+        self.capabilities = capabilities
+        self._memory = getattr(fs, "protocol", None) in ("memory", ("memory",))
+        protocols = fs.protocol if isinstance(fs.protocol, (tuple, list)) else (fs.protocol,)
+        self._s3 = "s3" in protocols
+
+    # -- paths ---------------------------------------------------------------------------------
+    def _path(self, key: str) -> str:
+        return f"{self.root}/{check_key(key)}" if self.root else check_key(key)
+
+    def _key(self, path: str) -> str:
+        path = self.fs._strip_protocol(path).lstrip("/") if self._memory else path
+        root = self.root.lstrip("/") if self._memory else self.root
+        return path[len(root) + 1 :] if root else path
+
+    def _fresh(self, path: str | None = None) -> None:
+        # Bypass fsspec's listing caches: another process may have written since (STORAGE-FACTS Q4).
+        try:
+            self.fs.invalidate_cache(path)
+        except Exception:  # noqa: BLE001 - a cache that cannot be cleared is simply not there
+            pass
+
+    # -- reads ---------------------------------------------------------------------------------
+    def read(self, key: str) -> bytes:
+        path = self._path(key)
+        try:
+            data: bytes = self.fs.cat_file(path)
+            return data
+        except Exception as exc:  # noqa: BLE001 - translated in one table
+            raise translate(exc, key=key, url=self.url, op="read") from exc
+
+    def open_read(self, key: str) -> BinaryIO:
+        path = self._path(key)
+        try:
+            handle: BinaryIO = self.fs.open(path, "rb", cache_type="readahead", block_size=8 << 20)
+            return handle
+        except Exception as exc:  # noqa: BLE001
+            raise translate(exc, key=key, url=self.url, op="read") from exc
+
+    def read_many(self, keys: Iterable[str]) -> dict[str, bytes | None]:
+        keys = list(keys)
+        if not keys:
+            return {}
+        paths = {self._path(key): key for key in keys}
+        try:
+            got = self.fs.cat(list(paths), on_error="return", batch_size=_batch())
+        except Exception as exc:  # noqa: BLE001
+            raise translate(exc, key=keys[0], url=self.url, op="read") from exc
+        if not isinstance(got, dict):  # a single path comes back as bare bytes
+            got = {next(iter(paths)): got}
+        out: dict[str, bytes | None] = {}
+        for path, key in paths.items():
+            value = _lookup(got, path, self.fs)
+            if isinstance(value, BaseException):
+                error = translate(value, key=key, url=self.url, op="read")
+                if isinstance(error, ObjectNotFoundError):
+                    out[key] = None
+                    continue
+                raise error from value
+            out[key] = value
+        return out
+
+    def exists(self, key: str) -> bool:
+        path = self._path(key)
+        self._fresh(path)
+        try:
+            info = self.fs.info(path)
+        except FileNotFoundError:
+            return False
+        except Exception as exc:  # noqa: BLE001
+            error = translate(exc, key=key, url=self.url, op="stat")
+            if isinstance(error, ObjectNotFoundError):
+                return False
+            raise error from exc
+        return info.get("type", "file") != "directory"
+
+    def exists_many(self, keys: Iterable[str]) -> set[str]:
+        keys = list(keys)
+        if not keys or not getattr(self.fs, "async_impl", False) or len(keys) < 4:
+            return {key for key in keys if self.exists(key)}
+        self._fresh()
+
+        async def one(sem: asyncio.Semaphore, key: str) -> str | None:
+            async with sem:
+                try:
+                    info = await self.fs._info(self._path(key))
+                except FileNotFoundError:
+                    return None
+            return key if info.get("type", "file") != "directory" else None
+
+        async def run() -> list[Any]:
+            sem = asyncio.Semaphore(_batch())
+            return await asyncio.gather(*(one(sem, key) for key in keys), return_exceptions=True)
+
+        from fsspec.asyn import sync
+
+        found: set[str] = set()
+        for key, result in zip(keys, sync(self.fs.loop, run)):
+            if isinstance(result, BaseException):
+                error = translate(result, key=key, url=self.url, op="stat")
+                if isinstance(error, ObjectNotFoundError):
+                    continue
+                raise error from result
+            if result is not None:
+                found.add(result)
+        return found
+
+    def stat(self, key: str) -> ObjectInfo:
+        path = self._path(key)
+        self._fresh(path)
+        try:
+            info = self.fs.info(path)
+        except Exception as exc:  # noqa: BLE001
+            raise translate(exc, key=key, url=self.url, op="stat") from exc
+        if info.get("type") == "directory":
+            raise ObjectNotFoundError(f"no object at {key!r} in {self.url} (it is a folder)")
+        return ObjectInfo(key=key, size=int(info.get("size") or 0), mtime=_mtime(info))
+
+    def list(self, prefix: str = "") -> list[ObjectInfo]:
+        base = self._path(prefix.strip("/")) if prefix.strip("/") else self.root
+        self._fresh()
+        try:
+            found = self.fs.find(base, detail=True, withdirs=False)
+        except FileNotFoundError:
+            return []
+        except Exception as exc:  # noqa: BLE001
+            raise translate(exc, key=prefix or "/", url=self.url, op="list") from exc
+        out = [
+            ObjectInfo(key=self._key(path), size=int(info.get("size") or 0), mtime=_mtime(info))
+            for path, info in found.items()
+            if info.get("type", "file") != "directory"
+        ]
+        out.sort(key=lambda info: info.key)
+        return out
+
+    # -- writes --------------------------------------------------------------------------------
+    def write(self, key: str, data: bytes, *, overwrite: bool = False) -> None:
+        path = self._path(key)
+        data = bytes(data)
+        if self._memory:
+            self._write_memory(key, path, data, overwrite=overwrite)
+            return
+        if overwrite:
+            try:
+                self.fs.pipe_file(path, data)
+            except Exception as exc:  # noqa: BLE001
+                raise translate(exc, key=key, url=self.url, op="write") from exc
+            return
+        for attempt in range(_CREATE_ATTEMPTS):
+            try:
+                self.fs.pipe_file(path, data, mode="create")
+                return
+            except Exception as exc:  # noqa: BLE001
+                outcome = classify_create_error(exc)
+                if outcome is WriteOutcome.FAILED:
+                    raise translate(exc, key=key, url=self.url, op="write") from exc
+                if outcome is WriteOutcome.RETRY:
+                    time.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.5))
+                    continue
+                # LOST or AMBIGUOUS: an SDK retry of our own successful PUT also looks like a
+                # lost race (trino#27400), so read the key back and compare with our payload.
+                stored = self._read_back(path)
+                if stored == data:
+                    return
+                if stored is None:
+                    continue
+                raise AlreadyExistsError(
+                    f"an object already exists at {key!r} in {self.url}"
+                ) from exc
+        raise StorageError(
+            f"could not create {key!r} in {self.url} after {_CREATE_ATTEMPTS} attempts "
+            "(the backend kept answering with conflicts); try again"
+        )
+
+    def _read_back(self, path: str) -> bytes | None:
+        self._fresh(path)
+        try:
+            data: bytes = self.fs.cat_file(path)
+            return data
+        except FileNotFoundError:
+            return None
+        except Exception:  # noqa: BLE001 - unknown state: treat as absent and retry the create
+            return None
+
+    def _write_memory(self, key: str, path: str, data: bytes, *, overwrite: bool) -> None:
+        # MemoryFileSystem shows partial content while a file is open; build the object whole
+        # under a lock instead.
+        with _MEMORY_LOCK:
+            if not overwrite and self.fs.exists(path):
+                raise AlreadyExistsError(f"an object already exists at {key!r} in {self.url}")
+            self.fs.pipe_file(path, data)
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        try:
+            self.fs.rm_file(path)
+        except FileNotFoundError:
+            pass
+        except Exception as exc:  # noqa: BLE001
+            error = translate(exc, key=key, url=self.url, op="delete")
+            if not isinstance(error, ObjectNotFoundError):
+                raise error from exc
+        self._fresh(path)
+
+    def upload(self, pairs: Sequence[tuple[str, str]]) -> None:
+        if not pairs:
+            return
+        # Big files go one at a time with bounded part buffers: s3fs would otherwise hold
+        # max_concurrency (10) x 50 MiB parts of every file in flight.
+        big = [(src, key) for src, key in pairs if os.path.getsize(src) >= _BIG]
+        small = [(src, key) for src, key in pairs if os.path.getsize(src) < _BIG]
+        try:
+            if len(small) == 1:
+                self.fs.put_file(small[0][0], self._path(small[0][1]))
+            elif small:
+                lpaths = [src for src, _ in small]
+                rpaths = [self._path(key) for _, key in small]
+                self.fs.put(lpaths, rpaths, batch_size=_batch())
+            for src, key in big:
+                self.fs.put_file(src, self._path(key), **self._big_options(os.path.getsize(src)))
+        except Exception as exc:  # noqa: BLE001
+            raise translate(exc, key=pairs[0][1], url=self.url, op="write") from exc
+
+    def _big_options(self, size: int) -> dict[str, Any]:
+        if not self._s3:
+            return {}
+        # S3 allows 10,000 parts; 16 MiB parts cover 156 GiB, bigger files get bigger parts.
+        return {"chunksize": max(16 << 20, -(-size // 9000)), "max_concurrency": 4}
+
+    def download(self, pairs: Sequence[tuple[str, str]]) -> None:
+        if not pairs:
+            return
+        try:
+            if len(pairs) == 1:
+                key, dst = pairs[0]
+                self.fs.get_file(self._path(key), dst, **self._big_options(_BIG))
+            else:
+                rpaths = [self._path(key) for key, _ in pairs]
+                lpaths = [dst for _, dst in pairs]
+                # Concurrent ranged parts are only used above the block size; with the
+                # options below each big file holds at most 4 x 16 MiB in memory.
+                self.fs.get(rpaths, lpaths, batch_size=_batch(), **self._big_options(_BIG))
+        except Exception as exc:  # noqa: BLE001
+            raise translate(exc, key=pairs[0][0], url=self.url, op="read") from exc
+
+
+def _batch() -> int:
+    return min(64, _settings.concurrency())
+
+
+def _lookup(got: dict[str, Any], path: str, fs: Any) -> Any:
+    if path in got:
+        return got[path]
+    stripped = fs._strip_protocol(path)
+    if stripped in got:
+        return got[stripped]
+    for candidate, value in got.items():
+        if posixpath.normpath(fs._strip_protocol(candidate)) == posixpath.normpath(stripped):
+            return value
+    return FileNotFoundError(errno.ENOENT, "missing from batched read", path)
+
+
+def _mtime(info: dict[str, Any]) -> float | None:
+    for field in ("mtime", "LastModified", "last_modified", "updated", "created"):
+        value = info.get(field)
+        if value is None:
+            continue
+        if isinstance(value, (int, float)):
+            return float(value)
+        if hasattr(value, "timestamp"):
+            return float(value.timestamp())
+        if isinstance(value, str):
+            from datetime import datetime
+
+            try:
+                return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+            except ValueError:
+                continue
+    return None
