@@ -23,13 +23,13 @@ from modelshelf.errors import (
     ObjectNotFoundError,
     StorageError,
 )
-from modelshelf.storage import Storage, fsync_dir
+from modelshelf.storage import Storage
 
 __all__ = ["BlobStore", "PutStats", "VerifyProblem", "VerifyReport"]
 
 _T = TypeVar("_T")
 _SMALL = 1 << 20  # below this a file is read whole: hashing and copying in one buffer
-_BATCH_BYTES = 256 << 20  # progress granularity for batched transfers
+_BATCH_BYTES = 128 << 20  # bounds memory of batched small writes; progress granularity
 
 
 @dataclass(slots=True)
@@ -111,32 +111,46 @@ class BlobStore:
         local = LocalFile(os.path.basename(path), path, st.st_size, bool(st.st_mode & 0o111), st)
         return self._put_files([local])[0].digest
 
-    def put_tree(self, local_dir: str | os.PathLike[str]) -> Digest:
+    def put_tree(self, local_dir: str | os.PathLike[str], *, repair: bool = False) -> Digest:
         """Store a folder: every file as a blob, plus a manifest blob; returns the tree digest.
 
         Unchanged files are recognised by a local hash memo and not re-read; blobs that are
-        already on the shelf are not uploaded (one batched existence check).
+        already on the shelf are not uploaded. When every file is known to the memo and the
+        tree's manifest is already on the shelf, nothing but that one check is sent (a manifest
+        is stored only after all its blobs). ``repair=True`` skips that shortcut and re-uploads
+        any blob missing from the shelf (after ``verify`` reported one).
 
         Raises:
             InvalidPathError: a symlink points outside the folder, or a name is unsafe.
             NotFoundError: ``local_dir`` is not a folder.
         """
         files = scan_dir(local_dir)
-        entries = self._put_files(files)
+        known = self.cache.state.get_many(f.st for f in files)
+        if files and not repair and all(d is not None for d in known):
+            tree = Tree.from_entries(
+                TreeEntry(f.path, d, f.size, f.executable)  # type: ignore[arg-type]
+                for f, d in zip(files, known)
+            )
+            if self.storage.exists(tree.digest.key):
+                self.last_put = PutStats(files=len(files), bytes_total=tree.size)
+                return tree.digest
+        entries = self._put_files(files, known)
         return self.put_manifest(Tree.from_entries(entries))
 
     def put_manifest(self, tree: Tree) -> Digest:
         """Store a tree manifest whose blobs are already stored; returns the tree digest."""
         return self.put_bytes(tree.to_bytes())
 
-    def _put_files(self, files: Sequence[LocalFile]) -> list[TreeEntry]:
+    def _put_files(
+        self, files: Sequence[LocalFile], known: Sequence[Digest | None] | None = None
+    ) -> list[TreeEntry]:
+        if known is None:
+            known = self.cache.state.get_many(f.st for f in files)
         stats = PutStats(files=len(files), bytes_total=sum(f.size for f in files))
-        known = self.cache.state.get_many(f.st for f in files)
         digests: list[Digest | None] = list(known)
-        local = self.storage.capabilities.local_paths
         todo = [i for i, d in enumerate(digests) if d is None]
         stats.hashed_files = len(todo)
-        memo: list[tuple[os.stat_result, Digest]] = []
+        local = self.storage.capabilities.local_paths
         with Progress(total=stats.bytes_total, desc="upload", unit="B") as bar:
             if local:
                 # Local shelf: hash and copy in one pass, straight into the object folder.
@@ -145,7 +159,6 @@ class BlobStore:
 
                 for i, (digest, wrote) in zip(todo, self._map(ingest, todo)):
                     digests[i] = digest
-                    memo.append((files[i].st, digest))
                     if wrote:
                         stats.blobs_uploaded += 1
                         stats.bytes_uploaded += files[i].size
@@ -157,38 +170,56 @@ class BlobStore:
 
                 for i, digest in zip(todo, self._map(hash_one, todo)):
                     digests[i] = digest
-                    memo.append((files[i].st, digest))
-            resolved = [d for d in digests if d is not None]
-            # A file known to the memo may still be missing on this shelf: check them all.
-            ingested = set(todo) if local else set()
-            candidates = {
-                d for i, d in enumerate(digests) if d is not None and i not in ingested
-            }
-            present = self.exists_many(candidates)
-            missing: dict[Digest, LocalFile] = {}
-            for f, d in zip(files, resolved):
-                if d in candidates and d not in present and d not in missing:
-                    missing[d] = f
-            if missing:
-                self._upload(list(missing.items()), bar)
-                stats.blobs_uploaded += len(missing)
-                stats.bytes_uploaded += sum(f.size for f in missing.values())
-        self.cache.state.put_many(memo)
+            done = set(todo) if local else set()
+            pending: dict[Digest, LocalFile] = {}
+            for i, (f, d) in enumerate(zip(files, digests)):
+                if i not in done and d is not None and d not in pending:
+                    pending[d] = f
+            if pending:
+                uploaded = self._upload(pending, bar)
+                stats.blobs_uploaded += len(uploaded)
+                stats.bytes_uploaded += sum(pending[d].size for d in uploaded)
+        self.cache.state.put_many((files[i].st, digests[i]) for i in todo)  # type: ignore[misc]
         self.last_put = stats
         return [
-            TreeEntry(f.path, d, f.size, f.executable) for f, d in zip(files, resolved)
+            TreeEntry(f.path, d, f.size, f.executable)  # type: ignore[arg-type]
+            for f, d in zip(files, digests)
         ]
 
-    def _upload(self, items: list[tuple[Digest, LocalFile]], bar: Progress) -> None:
-        for batch in _batches(items, lambda item: item[1].size):
-            if self.storage.capabilities.local_paths:
-                for digest, f in batch:
-                    self._copy_local(f, digest)
-            else:
-                self.storage.upload([(f.os_path, d.key) for d, f in batch])
-            for _, f in batch:
-                _check_unchanged(f)
-            bar.update(sum(f.size for _, f in batch))
+    def _upload(self, pending: dict[Digest, LocalFile], bar: Progress) -> list[Digest]:
+        """Upload the blobs the shelf lacks; returns the digests actually written.
+
+        Small blobs go as conditional creates straight away (one request each, no existence
+        check first); big ones are checked in one batched round and uploaded if missing.
+        """
+        local = self.storage.capabilities.local_paths
+        small = [(d, f) for d, f in pending.items() if f.size <= _SMALL]
+        big = {d: f for d, f in pending.items() if f.size > _SMALL}
+        uploaded: list[Digest] = []
+        if local:
+            for d, f in small:
+                if not self._local_blob_ok(d, f.size):
+                    self._copy_local(f, d)
+                    uploaded.append(d)
+        else:
+            for batch in _batches(small, lambda item: item[1].size):
+                created = self.storage.write_many({d.key: _read_whole(f) for d, f in batch})
+                uploaded += [d for d, _ in batch if d.key in created]
+                bar.update(sum(f.size for _, f in batch))
+        if big:
+            present = self.exists_many(big)
+            missing = [(d, f) for d, f in big.items() if d not in present]
+            for batch in _batches(missing, lambda item: item[1].size):
+                if local:
+                    for d, f in batch:
+                        self._copy_local(f, d)
+                else:
+                    self.storage.upload([(f.os_path, d.key) for d, f in batch])
+                for _, f in batch:
+                    _check_unchanged(f)
+                uploaded += [d for d, _ in batch]
+                bar.update(sum(f.size for _, f in batch))
+        return uploaded
 
     def _ingest_local(self, f: LocalFile) -> tuple[Digest, bool]:
         """Hash ``f`` while copying it into a temp file beside the blobs; publish by link.
@@ -259,7 +290,8 @@ class BlobStore:
             if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
                 raise
             os.replace(tmp, final)
-        fsync_dir(os.path.dirname(final))
+        # No fsync per blob (as DVC's cache): a blob torn by a crash has the wrong size, and the
+        # next put replaces it; `verify` finds it. Registry commits, which name blobs, are fsynced.
         return True
 
     # ------------------------------------------------------------------------------- reads
@@ -372,6 +404,11 @@ class BlobStore:
             return found
         total = sum(sizes[d] for d in missing)
         with Progress(total=total, desc="download", unit="B") as bar:
+            if self.storage.capabilities.local_paths:
+                for d, path in zip(missing, self._map(self._fetch_local, missing)):
+                    found[d] = path  # type: ignore[assignment]
+                    bar.update(sizes[d])
+                return found
             for batch in _batches(missing, lambda d: sizes[d]):
                 temps = {d: self.cache.temp_path("d-") for d in batch}
                 try:
@@ -397,6 +434,39 @@ class BlobStore:
                         _unlink(tmp)
                 bar.update(sum(sizes[d] for d in batch))
         return found
+
+    def _fetch_local(self, digest: Digest) -> Path:
+        """Copy a blob of a local shelf into the cache, hashing it in the same pass."""
+        src = self.storage.local_path(digest.key)
+        assert src is not None
+        tmp = self.cache.temp_path("l-")
+        try:
+            try:
+                size = os.stat(src).st_size
+                if size <= _SMALL:
+                    with open(src, "rb") as handle:
+                        data = handle.read()
+                    actual = hash_bytes(data)
+                    tmp.write_bytes(data)
+                else:
+                    # The kernel copies while this thread hashes the same (immutable) blob.
+                    with ThreadPoolExecutor(max_workers=1) as pool:
+                        copying = pool.submit(shutil.copyfile, src, tmp)
+                        actual, _ = hash_file(src)
+                        copying.result()
+            except FileNotFoundError as exc:
+                raise ObjectNotFoundError(
+                    f"blob {digest} is not on the shelf {self.storage.url} (key {digest.key!r})"
+                ) from exc
+            if actual != digest:
+                raise IntegrityError(
+                    f"blob {digest.key!r} in {self.storage.url} is corrupt: expected {digest}, "
+                    f"its bytes hash to {actual}. Nothing was written to the destination; run "
+                    "`verify --deep` on the shelf and restore the blob from another copy."
+                )
+            return self.cache.add_file(tmp, digest, key=digest.key, verified=True)
+        finally:
+            _unlink(tmp)
 
     # ------------------------------------------------------------------------------ verify
     def verify(self, digest: Digest | str, *, deep: bool = False) -> VerifyReport:
@@ -473,6 +543,14 @@ def _batches(items: Sequence[_T], size_of: object) -> list[list[_T]]:
         batches[-1].append(item)
         acc += size_of(item)  # type: ignore[operator]
     return [b for b in batches if b]
+
+
+def _read_whole(f: LocalFile) -> bytes:
+    with open(f.os_path, "rb") as handle:
+        data = handle.read()
+    if len(data) != f.size:
+        raise StorageError(f"{f.os_path!r} changed while it was being stored; log it again")
+    return data
 
 
 def _check_unchanged(f: LocalFile) -> None:

@@ -138,6 +138,13 @@ class BlobStoreTests:
         digest = blobstore.put_tree(src)
         weights = hash_bytes(SAMPLE["data/weights.bin"])
         blobstore.storage.delete(weights.key)
+        assert blobstore.put_tree(src) == digest  # manifest present: trusted, one request
+        assert not blobstore.exists(weights)
+        assert not blobstore.verify(digest).ok
+        assert blobstore.put_tree(src, repair=True) == digest
+        assert blobstore.exists(weights) and blobstore.verify(digest).ok
+        blobstore.storage.delete(weights.key)
+        blobstore.storage.delete(digest.key)  # as gc leaves an unreferenced tree
         assert blobstore.put_tree(src) == digest
         assert blobstore.exists(weights)
 
