@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import os
 import shutil
 import uuid
@@ -92,6 +91,7 @@ class BlobStore:
         self.cache = cache if cache is not None else LocalCache()
         self.concurrency = concurrency or _settings.concurrency()
         self.last_put = PutStats()
+        self._dirs: set[str] = set()  # folders known to exist under a local shelf
 
     # ------------------------------------------------------------------------------ writes
     def put_bytes(self, data: bytes) -> Digest:
@@ -222,45 +222,51 @@ class BlobStore:
         return uploaded
 
     def _ingest_local(self, f: LocalFile) -> tuple[Digest, bool]:
-        """Hash ``f`` while copying it into a temp file beside the blobs; publish by link.
-
-        Returns the digest and whether a new blob was written.
-        """
-        tmp_key = f"objects/tmp/{os.getpid()}-{uuid.uuid4().hex}"
-        tmp = self.storage.local_path(tmp_key)
-        assert tmp is not None
-        os.makedirs(os.path.dirname(tmp), exist_ok=True)
+        """Hash ``f`` while copying it into a temp file beside the blobs, then rename it into
+        place. Returns the digest and whether a new blob was written."""
+        if f.size <= _SMALL:
+            with open(f.os_path, "rb") as src:
+                data = src.read()
+            if len(data) != f.size:
+                raise StorageError(f"{f.os_path!r} changed while it was being stored; log it again")
+            digest = hash_bytes(data)
+            if self._local_blob_ok(digest, f.size):
+                return digest, False
+            tmp = self._local_temp()
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            return digest, self._publish_local(tmp, digest, f.size)
+        tmp = self._local_temp()
         try:
-            if f.size <= _SMALL:
-                with open(f.os_path, "rb") as src:
-                    data = src.read()
-                digest = hash_bytes(data)
-                if self._local_blob_ok(digest, len(data)):
-                    return digest, False
-                with open(tmp, "wb") as dst:
-                    dst.write(data)
-            else:
-                # Two threads: the kernel copies (copy_file_range/sendfile) while we hash.
-                with ThreadPoolExecutor(max_workers=1) as pool:
-                    copying = pool.submit(shutil.copyfile, f.os_path, tmp)
-                    digest, _ = hash_file(f.os_path)
-                    copying.result()
+            # Two threads: the kernel copies (copy_file_range/sendfile) while we hash.
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                copying = pool.submit(shutil.copyfile, f.os_path, tmp)
+                digest, _ = hash_file(f.os_path)
+                copying.result()
             _check_unchanged(f)
             return digest, self._publish_local(tmp, digest, f.size)
         finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+            _unlink(Path(tmp))
 
     def _copy_local(self, f: LocalFile, digest: Digest) -> None:
-        tmp = self.storage.local_path(f"objects/tmp/{os.getpid()}-{uuid.uuid4().hex}")
-        assert tmp is not None
-        os.makedirs(os.path.dirname(tmp), exist_ok=True)
+        tmp = self._local_temp()
         try:
             shutil.copyfile(f.os_path, tmp)
             self._publish_local(tmp, digest, f.size)
         finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+            _unlink(Path(tmp))
+
+    def _local_temp(self) -> str:
+        path = self.storage.local_path(f"objects/tmp/{os.getpid()}-{uuid.uuid4().hex}")
+        assert path is not None
+        self._ensure_dir(os.path.dirname(path))
+        return path
+
+    def _ensure_dir(self, path: str) -> None:
+        if path not in self._dirs:
+            os.makedirs(path, exist_ok=True)
+            self._dirs.add(path)
 
     def _local_blob_ok(self, digest: Digest, size: int) -> bool:
         path = self.storage.local_path(digest.key)
@@ -271,27 +277,21 @@ class BlobStore:
             return False
 
     def _publish_local(self, tmp: str, digest: Digest, size: int) -> bool:
+        """Rename ``tmp`` to the blob's key unless a complete blob is already there.
+
+        Renaming over an existing blob is harmless (same bytes) and also replaces one torn by
+        a crash. Blobs are not fsynced one by one (like DVC's cache): a torn blob has the wrong
+        size, so the next put replaces it, and `verify` reports it; registry commits, which
+        name blobs, are fsynced.
+        """
+        if self._local_blob_ok(digest, size):
+            _unlink(Path(tmp))
+            return False
         final = self.storage.local_path(digest.key)
         assert final is not None
-        if self._local_blob_ok(digest, size):
-            return False
-        os.makedirs(os.path.dirname(final), exist_ok=True)
+        self._ensure_dir(os.path.dirname(final))
         os.chmod(tmp, 0o444)
-        try:
-            os.link(tmp, final)
-        except FileExistsError:
-            # A truncated blob (a crash before the data reached disk) is replaced; a complete
-            # one holds the same bytes as ours.
-            if os.stat(final).st_size != size:
-                os.replace(tmp, final)
-            else:
-                return False
-        except OSError as exc:
-            if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
-                raise
-            os.replace(tmp, final)
-        # No fsync per blob (as DVC's cache): a blob torn by a crash has the wrong size, and the
-        # next put replaces it; `verify` finds it. Registry commits, which name blobs, are fsynced.
+        os.replace(tmp, final)
         return True
 
     # ------------------------------------------------------------------------------- reads
@@ -423,7 +423,7 @@ class BlobStore:
                         f"e.g. {absent[:3]}; run `verify` on the shelf"
                     ) from exc
 
-                def check(d: Digest) -> Path:
+                def check(d: Digest, temps: dict[Digest, Path] = temps) -> Path:
                     return self.cache.add_file(temps[d], d, key=d.key)
 
                 try:
