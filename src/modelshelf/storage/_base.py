@@ -86,7 +86,10 @@ class Storage(ABC):
         """Store ``data`` at ``key``.
 
         With ``overwrite=False`` (the default) this is an atomic create-if-absent: of many
-        racing writers exactly one succeeds and the others get AlreadyExistsError.
+        racing writers exactly one succeeds and the others get AlreadyExistsError. On object
+        stores a writer that finds its *own bytes* stored after an ambiguous answer is told it
+        succeeded (an SDK retry of a PUT that landed looks like a lost race), so payloads that
+        must have a single winner carry a unique nonce, as registry commits do.
         """
 
     @abstractmethod
@@ -132,6 +135,21 @@ class Storage(ABC):
             except ObjectNotFoundError:
                 out[key] = None
         return out
+
+    def write_many(self, items: dict[str, bytes]) -> set[str]:
+        """Create-if-absent for many small objects at once; returns the keys this call created.
+
+        Keys that already exist are left alone (meant for content-addressed blobs, where an
+        existing key holds the same bytes). One request per key, no existence checks first.
+        """
+        created: set[str] = set()
+        for key, data in items.items():
+            try:
+                self.write(key, data)
+                created.add(key)
+            except AlreadyExistsError:
+                pass
+        return created
 
     def local_path(self, key: str) -> str | None:
         """The file path of ``key`` on this machine, for backends with ``local_paths``."""

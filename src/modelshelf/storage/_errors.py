@@ -116,6 +116,9 @@ def translate(exc: BaseException, *, key: str, url: str, op: str) -> ModelshelfE
     status, code = http_status(exc)
     names = {type(item).__name__ for item in _chain(exc)}
     where = f"{key!r} in {url}"
+    if op != "write" and isinstance(exc, (FileExistsError, NotADirectoryError)):
+        # Reading below an object: MemoryFileSystem says FileExistsError, the OS ENOTDIR.
+        return ObjectNotFoundError(f"no object at {where} (a parent is an object)")
     if (
         isinstance(exc, FileNotFoundError)
         or status == 404

@@ -62,30 +62,76 @@ class FsspecStorage(Storage):
     def read(self, key: str) -> bytes:
         path = self._path(key)
         try:
-            data: bytes = self.fs.cat_file(path)
+            data: bytes = self.fs.cat_file(path, **self._cat_options())
             return data
         except Exception as exc:  # noqa: BLE001 - translated in one table
             raise translate(exc, key=key, url=self.url, op="read") from exc
+
+    def _cat_options(self) -> dict[str, Any]:
+        # s3fs (and adlfs) take max_concurrency; above 1, s3fs sends a HEAD before every GET
+        # (and a LIST too when the key is absent) to decide on ranged reads. Whole-object
+        # reads here are small (metadata, commits): one GET each is enough.
+        options = getattr(self, "_cat_opts", None)
+        if options is None:
+            import inspect
+
+            params: Any
+            try:
+                params = inspect.signature(self.fs._cat_file).parameters
+            except (AttributeError, TypeError, ValueError):
+                params = {}
+            options = {"max_concurrency": 1} if "max_concurrency" in params else {}
+            self._cat_opts = options
+        return options
 
     def open_read(self, key: str) -> BinaryIO:
         path = self._path(key)
         try:
             handle: BinaryIO = self.fs.open(path, "rb", cache_type="readahead", block_size=8 << 20)
-            return handle
         except Exception as exc:  # noqa: BLE001
             raise translate(exc, key=key, url=self.url, op="read") from exc
+        # Object stores open a "folder" (a common prefix) as an empty file; the details were
+        # fetched to learn the size, so checking them costs no request.
+        details = getattr(handle, "_details", None) or getattr(handle, "details", None)
+        if isinstance(details, dict) and details.get("type") == "directory":
+            handle.close()
+            raise ObjectNotFoundError(f"no object at {key!r} in {self.url} (it is a folder)")
+        return handle
 
     def read_many(self, keys: Iterable[str]) -> dict[str, bytes | None]:
         keys = list(keys)
         if not keys:
             return {}
         paths = {self._path(key): key for key in keys}
+        if getattr(self.fs, "async_impl", False) and not self._memory:
+            got = self._cat_async(list(paths))
+            return self._sort_out(paths, got)
         try:
             got = self.fs.cat(list(paths), on_error="return", batch_size=_batch())
         except Exception as exc:  # noqa: BLE001
             raise translate(exc, key=keys[0], url=self.url, op="read") from exc
         if not isinstance(got, dict):  # a single path comes back as bare bytes
             got = {next(iter(paths)): got}
+        return self._sort_out(paths, got)
+
+    def _cat_async(self, paths: list[str]) -> dict[str, Any]:
+        # fs.cat() first expands every path (a HEAD, and a LIST for each absent key); a
+        # batched read of known keys needs one GET each, absent ones answered by the 404.
+        options = self._cat_options()
+
+        async def one(sem: asyncio.Semaphore, path: str) -> Any:
+            async with sem:
+                return await self.fs._cat_file(path, **options)
+
+        async def run() -> list[Any]:
+            sem = asyncio.Semaphore(_batch())
+            return await asyncio.gather(*(one(sem, p) for p in paths), return_exceptions=True)
+
+        from fsspec.asyn import sync
+
+        return dict(zip(paths, sync(self.fs.loop, run), strict=True))
+
+    def _sort_out(self, paths: dict[str, str], got: dict[str, Any]) -> dict[str, bytes | None]:
         out: dict[str, bytes | None] = {}
         for path, key in paths.items():
             value = _lookup(got, path, self.fs)
@@ -110,7 +156,7 @@ class FsspecStorage(Storage):
             if isinstance(error, ObjectNotFoundError):
                 return False
             raise error from exc
-        return info.get("type", "file") != "directory"
+        return bool(info.get("type", "file") != "directory")
 
     def exists_many(self, keys: Iterable[str]) -> set[str]:
         keys = list(keys)
@@ -163,11 +209,19 @@ class FsspecStorage(Storage):
             return []
         except Exception as exc:  # noqa: BLE001
             raise translate(exc, key=prefix or "/", url=self.url, op="list") from exc
-        out = [
-            ObjectInfo(key=self._key(path), size=int(info.get("size") or 0), mtime=_mtime(info))
-            for path, info in found.items()
-            if info.get("type", "file") != "directory"
-        ]
+        if not isinstance(found, dict):  # some filesystems answer a file path with a list
+            found = {}
+        # A prefix names a folder: find() on a path that is itself an object returns that
+        # object, which is not below the prefix (LocalStorage lists nothing there either).
+        folder = prefix.strip("/")
+        out = []
+        for path, info in found.items():
+            if info.get("type", "file") == "directory":
+                continue
+            key = self._key(path)
+            if folder and not key.startswith(folder + "/"):
+                continue
+            out.append(ObjectInfo(key=key, size=int(info.get("size") or 0), mtime=_mtime(info)))
         out.sort(key=lambda info: info.key)
         return out
 
@@ -182,7 +236,7 @@ class FsspecStorage(Storage):
             try:
                 self.fs.pipe_file(path, data)
             except Exception as exc:  # noqa: BLE001
-                raise translate(exc, key=key, url=self.url, op="write") from exc
+                raise self._write_error(exc, key) from exc
             return
         for attempt in range(_CREATE_ATTEMPTS):
             try:
@@ -191,7 +245,7 @@ class FsspecStorage(Storage):
             except Exception as exc:  # noqa: BLE001
                 outcome = classify_create_error(exc)
                 if outcome is WriteOutcome.FAILED:
-                    raise translate(exc, key=key, url=self.url, op="write") from exc
+                    raise self._write_error(exc, key) from exc
                 if outcome is WriteOutcome.RETRY:
                     time.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.5))
                     continue
@@ -209,6 +263,54 @@ class FsspecStorage(Storage):
             f"could not create {key!r} in {self.url} after {_CREATE_ATTEMPTS} attempts "
             "(the backend kept answering with conflicts); try again"
         )
+
+    def write_many(self, items: dict[str, bytes]) -> set[str]:
+        if self._memory or not getattr(self.fs, "async_impl", False) or len(items) < 4:
+            return super().write_many(items)
+        paths = {key: self._path(key) for key in items}
+
+        async def one(sem: asyncio.Semaphore, key: str) -> bool:
+            async with sem:
+                await self.fs._pipe_file(paths[key], items[key], mode="create")
+            return True
+
+        async def run() -> list[Any]:
+            sem = asyncio.Semaphore(_batch())
+            return await asyncio.gather(*(one(sem, key) for key in items), return_exceptions=True)
+
+        from fsspec.asyn import sync
+
+        created: set[str] = set()
+        unsure: list[str] = []
+        for key, result in zip(items, sync(self.fs.loop, run)):
+            if result is True:
+                created.add(key)
+                continue
+            outcome = classify_create_error(result)
+            if outcome is WriteOutcome.LOST:
+                continue
+            if outcome is WriteOutcome.FAILED:
+                raise translate(result, key=key, url=self.url, op="write") from result
+            unsure.append(key)
+        # Conflicts and ambiguous answers: settle each one with the single-key protocol.
+        for key in unsure:
+            try:
+                self.write(key, items[key])
+                created.add(key)
+            except AlreadyExistsError:
+                pass
+        return created
+
+    def _write_error(self, exc: BaseException, key: str) -> Exception:
+        error = translate(exc, key=key, url=self.url, op="write")
+        if isinstance(error, ObjectNotFoundError):
+            # A write cannot miss its object; a 404 here means the bucket is gone (gcsfs
+            # reports it as a bare FileNotFoundError naming only the upload URL).
+            return StorageError(
+                f"cannot write {key!r} in {self.url}: the bucket or container does not exist; "
+                "create it first"
+            )
+        return error
 
     def _read_back(self, path: str) -> bytes | None:
         self._fresh(path)
@@ -243,6 +345,8 @@ class FsspecStorage(Storage):
     def upload(self, pairs: Sequence[tuple[str, str]]) -> None:
         if not pairs:
             return
+        for _, key in pairs:
+            check_key(key)  # every key before any I/O
         # Big files go one at a time with bounded part buffers: s3fs would otherwise hold
         # max_concurrency (10) x 50 MiB parts of every file in flight.
         big = [(src, key) for src, key in pairs if os.path.getsize(src) >= _BIG]
@@ -268,6 +372,11 @@ class FsspecStorage(Storage):
     def download(self, pairs: Sequence[tuple[str, str]]) -> None:
         if not pairs:
             return
+        for key, _ in pairs:
+            check_key(key)  # every key before any I/O
+        # fsspec's get_file does not create the destination folder (LocalStorage does).
+        for folder in {os.path.dirname(os.path.abspath(dst)) for _, dst in pairs}:
+            os.makedirs(folder, exist_ok=True)
         try:
             if len(pairs) == 1:
                 key, dst = pairs[0]

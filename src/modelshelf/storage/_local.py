@@ -160,8 +160,8 @@ class LocalStorage(Storage):
     def delete(self, key: str) -> None:
         try:
             os.unlink(self._path(key))
-        except FileNotFoundError:
-            pass
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            pass  # absent, below a file, or a folder: no object to delete
 
     def upload(self, pairs: Sequence[tuple[str, str]]) -> None:
         targets = [(src, self._path(key)) for src, key in pairs]  # every key checked before I/O

@@ -1,0 +1,26 @@
+"""``probe()`` tells a backend that enforces create-if-absent from one that ignores it."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from modelshelf.storage import Storage, open_storage
+from tests._servers import Endpoint
+
+
+def test_probe_true_on_every_real_backend(storage: Storage) -> None:
+    assert storage.probe() is True
+    assert storage.list() == []
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("gcpemulator")
+def test_probe_false_on_gcp_storage_emulator(gcp_emulator_endpoint: Endpoint) -> None:
+    # gcp-storage-emulator accepts ifGenerationMatch=0 and overwrites anyway (STORAGE-FACTS §2):
+    # exactly the kind of store the registry must refuse for multi-writer use.
+    url = f"{gcp_emulator_endpoint.base_url}/{uuid.uuid4().hex}"
+    storage = open_storage(url, **gcp_emulator_endpoint.options)
+    assert storage.probe() is False
+    assert storage.list() == [], "probe() must clean up even when the backend fails it"
