@@ -9,7 +9,7 @@ import pytest
 
 from modelshelf.cas import BlobStore, LocalCache
 from modelshelf.storage import open_storage
-from modelshelf.testing._cas import BlobStoreTests
+from modelshelf.testing import BlobStoreTests
 
 
 class TestBlobStore(BlobStoreTests):
