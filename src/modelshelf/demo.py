@@ -66,12 +66,30 @@ def main(argv: list[str] | None = None) -> int:
 
     print("\nregistry history (newest last):")
     for change in client.get_registry_history(MODEL_NAME)[-6:]:
-        print(f"  {change}")
+        print("  " + _describe(change))
 
     report = client.verify(deep=True)
     print(f"\nverify: {report}")
     print(f"done in {time.perf_counter() - started:.2f} s")
     return 0 if getattr(report, "ok", bool(report)) else 1
+
+
+def _describe(change: object) -> str:
+    import datetime as dt
+
+    when = dt.datetime.fromtimestamp(change.timestamp / 1000, tz=dt.timezone.utc)  # type: ignore[attr-defined]
+    what = " ".join(
+        str(part)
+        for part in (
+            change.action,  # type: ignore[attr-defined]
+            f"v{change.version}" if change.version is not None else "",  # type: ignore[attr-defined]
+            f"@{change.key}" if change.key else "",  # type: ignore[attr-defined]
+        )
+        if part
+    )
+    old, new = change.old, change.new  # type: ignore[attr-defined]
+    moved = "" if old is None and new is None else f" {'' if old is None else old} -> {new}"
+    return f"#{change.seq} {when:%Y-%m-%d %H:%M:%S} {change.actor}: {what}{moved}"  # type: ignore[attr-defined]
 
 
 if __name__ == "__main__":

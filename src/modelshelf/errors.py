@@ -55,11 +55,13 @@ __all__ = [
     "ModelshelfWarning",
     "NotFoundError",
     "ObjectNotFoundError",
+    "OfflineFallbackWarning",
     "ParamsIgnoredWarning",
     "RequirementsMismatchWarning",
     "RunNotFoundError",
     "SchemaEnforcementError",
     "SignatureInferenceWarning",
+    "StageDeprecationWarning",
     "StorageError",
     "UnsafeBackendError",
     "UnsupportedBackendError",
@@ -201,3 +203,11 @@ class ParamsIgnoredWarning(ModelshelfWarning):
 
 class SignatureInferenceWarning(ModelshelfWarning):
     """A signature could not be inferred from the input example; the model is saved without one."""
+
+
+class StageDeprecationWarning(ModelshelfWarning, FutureWarning):
+    """A deprecated model-registry stage API was used (MLflow deprecates stages for aliases)."""
+
+
+class OfflineFallbackWarning(ModelshelfWarning):
+    """The shelf could not be reached, so a model URI was resolved from the local cache."""

@@ -1,0 +1,340 @@
+"""The ``MLmodel`` file: :class:`Model` and its YAML form, exactly as MLflow 3.x writes it.
+
+Writing follows MLflow 3.17 (``yaml.safe_dump(default_flow_style=False)``, keys sorted,
+signature values as JSON strings, ``model_id: null`` and ``prompts: null`` always present,
+``run_id`` / ``artifact_path`` only when set). Reading accepts the 1.x, 2.x and 3.x shapes and
+keeps every key it does not know, so a read-then-write round trip loses nothing.
+
+Importing this module costs only PyYAML; the signature layer (numpy) loads when a signature is
+parsed or written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from modelshelf.errors import MalformedMetadataError, NotFoundError
+
+if TYPE_CHECKING:
+    from modelshelf.models.signature import ModelSignature, ParamSchema, Schema
+
+__all__ = ["MLFLOW_FORMAT_VERSION", "MLMODEL_FILE_NAME", "PYFUNC_FLAVOR", "Model"]
+
+#: The MLflow release whose model format modelshelf writes (written as ``mlflow_version`` and,
+#: pinned, as the ``mlflow`` line of ``requirements.txt``). A constant on purpose: looking up the
+#: installed MLflow would mean importing it (~0.7 s) and modelshelf must not need MLflow.
+MLFLOW_FORMAT_VERSION = "3.17.2"
+
+MLMODEL_FILE_NAME = "MLmodel"
+PYFUNC_FLAVOR = "python_function"
+
+# Attributes with a dedicated slot on Model; everything else read from a file lands in `extra`.
+_KNOWN_KEYS = frozenset(
+    {
+        "artifact_path",
+        "run_id",
+        "utc_time_created",
+        "flavors",
+        "signature",
+        "saved_input_example_info",
+        "model_uuid",
+        "mlflow_version",
+        "metadata",
+        "model_size_bytes",
+        "model_id",
+        "prompts",
+        "is_signature_from_type_hint",
+        "type_hint_from_example",
+    }
+)
+
+
+def _utc_now_str() -> str:
+    # MLflow writes str() of a naive UTC datetime; keep that exact text shape.
+    return str(dt.datetime.now(dt.UTC).replace(tzinfo=None))
+
+
+class Model:
+    """An MLflow model's metadata: the content of its ``MLmodel`` file.
+
+    Attributes mirror the ``MLmodel`` keys (see MLFLOW-FORMAT §2). Keys this class does not
+    model (``resources``, ``env_vars``, ``databricks_runtime``, future keys…) live in
+    :attr:`extra` and are written back unchanged.
+    """
+
+    def __init__(
+        self,
+        *,
+        artifact_path: str | None = None,
+        run_id: str | None = None,
+        utc_time_created: str | dt.datetime | None = None,
+        flavors: dict[str, Any] | None = None,
+        signature: ModelSignature | None = None,
+        saved_input_example_info: dict[str, Any] | None = None,
+        model_uuid: str | None = None,
+        mlflow_version: str | None = MLFLOW_FORMAT_VERSION,
+        metadata: dict[str, Any] | None = None,
+        model_size_bytes: int | None = None,
+        model_id: str | None = None,
+        prompts: list[str] | None = None,
+        is_signature_from_type_hint: bool = False,
+        type_hint_from_example: bool = False,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        self.artifact_path = artifact_path
+        self.run_id = run_id
+        self.utc_time_created = str(utc_time_created) if utc_time_created else _utc_now_str()
+        self.flavors: dict[str, Any] = flavors if flavors is not None else {}
+        self.signature = signature
+        self.saved_input_example_info = saved_input_example_info
+        self.model_uuid: str | None = model_uuid if model_uuid is not None else uuid.uuid4().hex
+        self.mlflow_version = mlflow_version
+        self.metadata = metadata
+        self.model_size_bytes = model_size_bytes
+        self.model_id = model_id
+        self.prompts = prompts
+        self.is_signature_from_type_hint = is_signature_from_type_hint
+        self.type_hint_from_example = type_hint_from_example
+        self.extra: dict[str, Any] = dict(extra or {})
+
+    # -- flavors / schemas ---------------------------------------------------------------
+
+    def add_flavor(self, name: str, **params: Any) -> Model:
+        """Set the section ``flavors[name]`` to ``params`` (replacing it) and return self."""
+        self.flavors[name] = params
+        return self
+
+    def get_input_schema(self) -> Schema | None:
+        """The signature's input schema, or None when the model has no signature."""
+        return self.signature.inputs if self.signature is not None else None
+
+    def get_output_schema(self) -> Schema | None:
+        """The signature's output schema, or None when the model has no signature."""
+        return self.signature.outputs if self.signature is not None else None
+
+    def get_params_schema(self) -> ParamSchema | None:
+        """The signature's params schema, or None."""
+        return getattr(self.signature, "params", None) if self.signature is not None else None
+
+    def load_input_example(self, path: str | os.PathLike[str]) -> Any:
+        """Load the input example saved in the model directory ``path`` (None if there is none).
+
+        Raises:
+            NotFoundError: the MLmodel names an example file that is missing.
+            MalformedMetadataError: the example file cannot be parsed.
+        """
+        from modelshelf.models._input_example import load_input_example
+
+        return load_input_example(self, path)
+
+    def load_input_example_params(self, path: str | os.PathLike[str]) -> dict[str, Any] | None:
+        """Load the params stored with the input example, or None.
+
+        Raises:
+            NotFoundError: the MLmodel names an example file that is missing.
+            MalformedMetadataError: the example file cannot be parsed.
+        """
+        from modelshelf.models._input_example import load_input_example_params
+
+        return load_input_example_params(self, path)
+
+    def get_serving_input(self, path: str | os.PathLike[str]) -> str | None:
+        """The text of the serving payload example in model dir ``path``, or None.
+
+        Raises:
+            NotFoundError: MLmodel names a serving example file that is missing.
+        """
+        info = self.saved_input_example_info or {}
+        rel = info.get("serving_input_path")
+        if not rel:
+            return None
+        file = Path(path) / str(rel)
+        try:
+            return file.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise NotFoundError(
+                f"MLmodel names a serving input example at '{rel}' but {file} does not exist."
+            ) from None
+
+    # -- dict / YAML ---------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``MLmodel`` mapping, shaped as MLflow 3.x writes it."""
+        res: dict[str, Any] = dict(self.extra)
+        res["utc_time_created"] = self.utc_time_created
+        res["flavors"] = self.flavors
+        res["model_uuid"] = self.model_uuid
+        res["model_id"] = self.model_id
+        res["prompts"] = self.prompts
+        if self.mlflow_version is not None:
+            res["mlflow_version"] = self.mlflow_version
+        if self.artifact_path is not None:
+            res["artifact_path"] = self.artifact_path
+        if self.run_id is not None:
+            res["run_id"] = self.run_id
+        if self.signature is not None:
+            res["signature"] = self.signature.to_dict()
+            res["is_signature_from_type_hint"] = bool(self.is_signature_from_type_hint)
+            res["type_hint_from_example"] = bool(self.type_hint_from_example)
+        if self.saved_input_example_info is not None:
+            res["saved_input_example_info"] = self.saved_input_example_info
+        if self.metadata is not None:
+            res["metadata"] = self.metadata
+        if self.model_size_bytes is not None:
+            res["model_size_bytes"] = self.model_size_bytes
+        return res
+
+    def to_yaml(self) -> str:
+        """The ``MLmodel`` text MLflow would write for this model."""
+        return str(yaml.safe_dump(self.to_dict(), default_flow_style=False))
+
+    def __str__(self) -> str:
+        return self.to_yaml()
+
+    def __repr__(self) -> str:
+        return f"Model(flavors={sorted(self.flavors)}, model_uuid={self.model_uuid!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Model):
+            return NotImplemented
+        return self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the YAML to ``path`` (a file path, normally ``<model dir>/MLmodel``)."""
+        text = self.to_yaml()
+        Path(path).write_text(text, encoding="utf-8")
+
+    @classmethod
+    def from_dict(cls, model_dict: Mapping[str, Any], *, source: str = "MLmodel") -> Model:
+        """Build a Model from a parsed ``MLmodel`` mapping (any MLflow 1.x–3.x shape).
+
+        Args:
+            model_dict: the mapping.
+            source: what to call the file in error messages.
+
+        Raises:
+            MalformedMetadataError: not a mapping, no ``flavors`` mapping, or a bad signature.
+        """
+        if not isinstance(model_dict, Mapping):
+            raise MalformedMetadataError(
+                f"{source} must hold a YAML mapping of MLmodel keys, got "
+                f"{type(model_dict).__name__}; re-save the model or restore the file."
+            )
+        d = dict(model_dict)
+        flavors = d.pop("flavors", None)
+        if not isinstance(flavors, Mapping) or not flavors:
+            raise MalformedMetadataError(
+                f"{source} has no 'flavors' mapping (got {flavors!r}); every MLflow model "
+                "names at least one flavor, e.g. 'flavors: {python_function: {loader_module: "
+                "...}}'. Re-save the model or fix the file."
+            )
+        for name, section in flavors.items():
+            if not isinstance(section, Mapping):
+                raise MalformedMetadataError(
+                    f"{source}: flavor {name!r} must be a mapping of settings, got "
+                    f"{type(section).__name__}."
+                )
+        signature = None
+        raw_sig = d.pop("signature", None)
+        if raw_sig is not None:
+            signature = _parse_signature(raw_sig, source)
+        info = d.pop("saved_input_example_info", None)
+        if info is not None and not isinstance(info, Mapping):
+            raise MalformedMetadataError(
+                f"{source}: 'saved_input_example_info' must be a mapping, got {info!r}."
+            )
+        metadata = d.pop("metadata", None)
+        if metadata is not None and not isinstance(metadata, Mapping):
+            raise MalformedMetadataError(
+                f"{source}: 'metadata' must be a mapping, got {type(metadata).__name__}."
+            )
+        utc = d.pop("utc_time_created", None)
+        raw_uuid = d.pop("model_uuid", None)
+        model = cls(
+            artifact_path=d.pop("artifact_path", None),
+            run_id=d.pop("run_id", None),
+            utc_time_created=str(utc) if utc is not None else None,
+            flavors={k: dict(v) for k, v in flavors.items()},
+            signature=signature,
+            saved_input_example_info=dict(info) if info is not None else None,
+            mlflow_version=d.pop("mlflow_version", None),
+            metadata=dict(metadata) if metadata is not None else None,
+            model_size_bytes=d.pop("model_size_bytes", None),
+            model_id=d.pop("model_id", None),
+            prompts=d.pop("prompts", None),
+            is_signature_from_type_hint=bool(d.pop("is_signature_from_type_hint", False)),
+            type_hint_from_example=bool(d.pop("type_hint_from_example", False)),
+            extra=d,
+        )
+        # A file without model_uuid reads as None (as in MLflow); never invent one on read.
+        model.model_uuid = raw_uuid
+        return model
+
+    @classmethod
+    def from_yaml(cls, text: str, *, source: str = "MLmodel") -> Model:
+        """Parse ``MLmodel`` text.
+
+        Raises:
+            MalformedMetadataError: the text is not YAML, or not a valid MLmodel mapping.
+        """
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            where = ""
+            mark = getattr(exc, "problem_mark", None)
+            if mark is not None:
+                where = f" (line {mark.line + 1}, column {mark.column + 1})"
+            raise MalformedMetadataError(
+                f"{source} is not valid YAML{where}: {getattr(exc, 'problem', None) or exc}. "
+                "Restore the file from the model's source or re-save the model."
+            ) from exc
+        return cls.from_dict(data, source=source)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Model:
+        """Read a local ``MLmodel`` file, or the one inside the model directory ``path``.
+
+        Raises:
+            NotFoundError: there is no such file or directory / no MLmodel inside it.
+            MalformedMetadataError: the file is not valid YAML or not a valid MLmodel.
+        """
+        p = Path(path)
+        file = p / MLMODEL_FILE_NAME if p.is_dir() else p
+        try:
+            text = file.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise NotFoundError(
+                f"Could not find an {MLMODEL_FILE_NAME} file at '{file}'; pass a model "
+                "directory (the folder holding MLmodel) or the MLmodel file itself."
+            ) from None
+        except UnicodeDecodeError as exc:
+            raise MalformedMetadataError(f"{file} is not UTF-8 text: {exc}") from exc
+        return cls.from_yaml(text, source=str(file))
+
+
+def _parse_signature(raw: Any, source: str) -> ModelSignature:
+    if not isinstance(raw, Mapping):
+        raise MalformedMetadataError(
+            f"{source}: 'signature' must be a mapping with 'inputs'/'outputs'/'params' JSON "
+            f"strings, got {type(raw).__name__}."
+        )
+    from modelshelf.models.signature import ModelSignature
+
+    try:
+        return ModelSignature.from_dict(dict(raw))
+    except MalformedMetadataError as exc:
+        raise MalformedMetadataError(f"{source}: invalid signature: {exc}") from exc
+    except (ValueError, TypeError, KeyError) as exc:
+        raise MalformedMetadataError(
+            f"{source}: invalid signature ({type(exc).__name__}: {exc}); each of 'inputs', "
+            "'outputs', 'params' must be null or the JSON text of a list of specs."
+        ) from exc
