@@ -340,7 +340,7 @@ def test_load_model_accepts_paths_and_file_uris(tmp_path: Path) -> None:
     save_model(tmp_path / "m", python_model=NoContextModel())
     assert load_model(f"file://{tmp_path / 'm'}").predict([[1.0]]).tolist() == [1.0]
     with pytest.raises(InvalidInputError):
-        load_model("s3://bucket/model")
+        load_model("models:/")  # malformed: no name
 
 
 def test_python_version_and_requirement_mismatch_warn(tmp_path: Path) -> None:
@@ -464,6 +464,7 @@ def test_public_surface() -> None:
         "PythonModelContext",
         "load_model",
         "load_model_from_dir",
+        "log_model",
         "register_loader",
         "save_model",
     ]
