@@ -28,6 +28,9 @@ __all__ = ["BlobStore", "PutStats", "VerifyProblem", "VerifyReport"]
 
 _T = TypeVar("_T")
 _SMALL = 1 << 20  # below this a file is read whole: hashing and copying in one buffer
+# Up to this size a blob goes to an object store as one conditional create, without a HEAD
+# first: resending a few MiB that turn out to exist costs less than a round trip per blob.
+_DIRECT = 8 << 20
 _BATCH_BYTES = 128 << 20  # bounds memory of batched small writes; progress granularity
 
 
@@ -134,7 +137,7 @@ class BlobStore:
             if self.storage.exists(tree.digest.key):
                 self.last_put = PutStats(files=len(files), bytes_total=tree.size)
                 return tree.digest
-        entries = self._put_files(files, known)
+        entries = self._put_files(files, known, trust_manifest=not repair)
         return self.put_manifest(Tree.from_entries(entries))
 
     def put_manifest(self, tree: Tree) -> Digest:
@@ -142,7 +145,11 @@ class BlobStore:
         return self.put_bytes(tree.to_bytes())
 
     def _put_files(
-        self, files: Sequence[LocalFile], known: Sequence[Digest | None] | None = None
+        self,
+        files: Sequence[LocalFile],
+        known: Sequence[Digest | None] | None = None,
+        *,
+        trust_manifest: bool = False,
     ) -> list[TreeEntry]:
         if known is None:
             known = self.cache.state.get_many(f.st for f in files)
@@ -175,6 +182,10 @@ class BlobStore:
             for i, (f, d) in enumerate(zip(files, digests)):
                 if i not in done and d is not None and d not in pending:
                     pending[d] = f
+            if trust_manifest and pending and not local and todo and self._manifest_exists(
+                files, digests
+            ):
+                pending = {}  # the same tree was stored from another machine: all blobs are there
             if pending:
                 uploaded = self._upload(pending, bar)
                 stats.blobs_uploaded += len(uploaded)
@@ -186,6 +197,15 @@ class BlobStore:
             for f, d in zip(files, digests)
         ]
 
+    def _manifest_exists(
+        self, files: Sequence[LocalFile], digests: Sequence[Digest | None]
+    ) -> bool:
+        tree = Tree.from_entries(
+            TreeEntry(f.path, d, f.size, f.executable)  # type: ignore[arg-type]
+            for f, d in zip(files, digests)
+        )
+        return self.storage.exists(tree.digest.key)
+
     def _upload(self, pending: dict[Digest, LocalFile], bar: Progress) -> list[Digest]:
         """Upload the blobs the shelf lacks; returns the digests actually written.
 
@@ -193,8 +213,9 @@ class BlobStore:
         check first); big ones are checked in one batched round and uploaded if missing.
         """
         local = self.storage.capabilities.local_paths
-        small = [(d, f) for d, f in pending.items() if f.size <= _SMALL]
-        big = {d: f for d, f in pending.items() if f.size > _SMALL}
+        limit = _SMALL if local else _DIRECT
+        small = [(d, f) for d, f in pending.items() if f.size <= limit]
+        big = {d: f for d, f in pending.items() if f.size > limit}
         uploaded: list[Digest] = []
         if local:
             for d, f in small:
