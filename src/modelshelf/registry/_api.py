@@ -1,0 +1,797 @@
+"""RegistryClient: MLflow's ``MlflowClient`` registry methods over the shelf's commit log."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import threading
+import warnings
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+from modelshelf._shelf import Shelf, get_shelf
+from modelshelf.cas import Digest
+from modelshelf.errors import (
+    AliasNotFoundError,
+    InvalidInputError,
+    InvalidURIError,
+    MalformedMetadataError,
+    ModelExistsError,
+    NotFoundError,
+    ObjectNotFoundError,
+    StageDeprecationWarning,
+    UnsafeBackendError,
+    VersionNotFoundError,
+)
+from modelshelf.registry import _audit, _search
+from modelshelf.registry._checkpoint import state_to_tables
+from modelshelf.registry._entities import ModelVersion, PagedList, RegisteredModel, RegistryChange
+from modelshelf.registry._names import (
+    check_alias,
+    check_model_name,
+    check_stage,
+    check_tag,
+    check_tag_key,
+    check_tags,
+    check_text,
+    check_version,
+)
+from modelshelf.registry._replica import Replica, replica_for
+from modelshelf.registry._state import ModelRec, RegistryState, VersionRec
+
+__all__ = ["RegistryClient", "parse_models_uri"]
+
+_T = TypeVar("_T")
+
+_STAGE_WARNING = (
+    "Model registry stages will be removed in a future major release (as in MLflow); "
+    "use aliases instead: set_registered_model_alias / get_model_version_by_alias"
+)
+_MAX_RESULTS = 200_000
+
+_PROBES: dict[str, bool] = {}
+_PROBES_LOCK = threading.Lock()
+
+
+def _stage_warning() -> None:
+    warnings.warn(_STAGE_WARNING, StageDeprecationWarning, stacklevel=3)
+
+
+def parse_models_uri(uri: str) -> tuple[str, str, str, str]:
+    """Split ``models:/name/3``, ``models:/name@alias``, ``models:/name/latest`` or
+    ``models:/name/Production`` (+ an optional ``/sub/path``).
+
+    Returns:
+        ``(name, kind, selector, subpath)`` with kind ``version``, ``alias``, ``latest`` or
+        ``stage``.
+
+    Raises:
+        InvalidURIError: not a proper ``models:/`` URI for a registered model.
+    """
+    if not isinstance(uri, str) or not uri.startswith("models:"):
+        raise InvalidURIError(f"not a models:/ URI: {uri!r}")
+    rest = uri[len("models:") :].lstrip("/")
+    bad = InvalidURIError(
+        f"not a proper models:/ URI: {uri!r}; use models:/<name>/<version>, "
+        "models:/<name>@<alias>, models:/<name>/latest or models:/<name>/<stage>"
+    )
+    first, _, tail = rest.partition("/")
+    if "@" in first:
+        name, _, alias = first.rpartition("@")
+        if not name or not alias:
+            raise bad
+        return name, ("latest" if alias.lower() == "latest" else "alias"), alias, tail
+    suffix, _, sub = tail.partition("/")
+    if not first or not suffix:
+        raise bad
+    if suffix.isdigit():
+        return first, "version", suffix, sub
+    if suffix.lower() == "latest":
+        return first, "latest", suffix, sub
+    return first, "stage", suffix, sub
+
+
+class RegistryClient:
+    """The model registry of a shelf, with MLflow's ``MlflowClient`` method names.
+
+    The registry lives under ``registry/`` on the shelf: an append-only, hash-chained commit
+    log plus Parquet checkpoints (see docs/registry.md). Reads cost the log's tail only;
+    every write is one atomic create of the next commit, so any number of processes on any
+    number of machines may write at once.
+
+    Args:
+        shelf: a shelf URL, a :class:`~modelshelf.Shelf`, or None for the current shelf.
+        single_writer: allow writes on a backend that does not enforce create-if-absent. Only
+            safe if no two processes ever write this registry at the same time: concurrent
+            commits would silently overwrite each other.
+        checkpoint_interval: write a Parquet checkpoint every this many commits (0: never).
+        **storage_options: passed to fsspec when ``shelf`` is a URL.
+    """
+
+    def __init__(
+        self,
+        shelf: str | Shelf | None = None,
+        *,
+        single_writer: bool = False,
+        checkpoint_interval: int = 100,
+        **storage_options: Any,
+    ) -> None:
+        if isinstance(checkpoint_interval, bool) or not isinstance(checkpoint_interval, int) \
+                or checkpoint_interval < 0:
+            raise InvalidInputError(
+                f"checkpoint_interval must be a whole number ≥ 0, got {checkpoint_interval!r}"
+            )
+        self.shelf = get_shelf(shelf, **storage_options)
+        self._reg_single_writer = bool(single_writer)
+        self._reg_checkpoint_interval = checkpoint_interval
+        url = self.shelf.url
+        options = json.dumps(getattr(self.shelf, "storage_options", {}), sort_keys=True,
+                             default=str)
+        storage = self.shelf.storage
+        named = Path(self.shelf.blobs.cache.root) / "named" / hashlib.sha256(
+            url.encode()).hexdigest()[:16]
+        key = (url, options, type(storage).__module__ + "." + type(storage).__qualname__)
+        self._reg_replica: Replica = replica_for(storage, key, named)
+
+    # =================================================================== internal helpers
+    def _reg_fault(self, point: str) -> None:
+        """Called at named points of a write (tests override it to simulate crashes)."""
+
+    def _reg_state(self) -> RegistryState:
+        return self._reg_replica.current()
+
+    def _reg_check_writable(self) -> None:
+        if self._reg_single_writer:
+            return
+        url = self.shelf.url
+        with _PROBES_LOCK:
+            safe = _PROBES.get(url)
+        if safe is None:
+            safe = self.shelf.storage.probe()
+            with _PROBES_LOCK:
+                _PROBES[url] = safe
+        if not safe:
+            raise UnsafeBackendError(
+                f"the backend at {url} does not enforce create-if-absent (conditional writes), "
+                "so two registry writers could overwrite each other's commits. Use a backend "
+                "that enforces it, or pass single_writer=True if only one process ever writes "
+                "to this registry"
+            )
+
+    def _reg_commit(
+        self,
+        plan: Callable[[RegistryState], list[dict[str, Any]]],
+        result: Callable[[RegistryState], _T] = lambda _state: None,  # type: ignore[assignment,return-value]
+    ) -> _T:
+        self._reg_check_writable()
+        return self._reg_replica.commit(
+            plan, result, checkpoint_interval=self._reg_checkpoint_interval,
+            fault=self._reg_fault,
+        )
+
+    def _reg_read(self, fn: Callable[[RegistryState], _T]) -> _T:
+        with self._reg_replica.lock:
+            return fn(self._reg_state())
+
+    def _reg_forget(self) -> None:
+        """Drop the in-memory state: the next read loads cold (hint, checkpoint, tail)."""
+        self._reg_replica.forget()
+
+    def _reg_write_checkpoint(self) -> int:
+        """Write a checkpoint of the current head now; returns its seq."""
+        self._reg_check_writable()
+        return self._reg_replica.write_checkpoint()
+
+    @staticmethod
+    def _reg_mv(state: RegistryState, name: str, version: int) -> ModelVersion:
+        rec = state.version(name, version)
+        return state.to_model_version(state.models[name], rec)
+
+    # ======================================================================= models
+    def create_registered_model(
+        self,
+        name: str,
+        tags: dict[str, Any] | None = None,
+        description: str | None = None,
+        deployment_job_id: str | None = None,
+    ) -> RegisteredModel:
+        """Create a registered model.
+
+        Raises:
+            InvalidNameError: the name or a tag key breaks the naming rules.
+            ModelExistsError: a model with this name exists.
+        """
+        name = check_model_name(name)
+        tag_map = check_tags(tags)
+        description = check_text(description, "description")
+
+        def plan(state: RegistryState) -> list[dict[str, Any]]:
+            if name in state.models:
+                raise ModelExistsError(
+                    f"registered model {name!r} already exists; pick another name, or use "
+                    "create_model_version to add a version to it"
+                )
+            return [{"op": "create_model", "name": name, "description": description,
+                     "tags": tag_map}]
+
+        return self._reg_commit(plan, lambda s: s.to_registered_model(s.model(name)))
+
+    def get_registered_model(self, name: str) -> RegisteredModel:
+        """Raises ModelNotFoundError."""
+        name = check_model_name(name)
+        return self._reg_read(lambda s: s.to_registered_model(s.model(name)))
+
+    def search_registered_models(
+        self,
+        filter_string: str | None = None,
+        max_results: int = 100,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[RegisteredModel]:
+        """Search models: ``name = / != / LIKE / ILIKE`` and ``tags.<key>`` clauses, AND-ed.
+
+        Raises:
+            InvalidInputError: a malformed filter, order_by, max_results or page_token.
+        """
+        clauses = _search.parse_filter(filter_string, ["name"])
+        order = _search.parse_order_by(
+            order_by,
+            {"name": "name", "timestamp": "last_updated_timestamp",
+             "last_updated_timestamp": "last_updated_timestamp",
+             "creation_timestamp": "creation_timestamp"},
+            [("name", False)],
+        )
+        limit = _check_max_results(max_results)
+        offset = _search.decode_token(page_token)
+
+        def run(state: RegistryState) -> list[ModelRec]:
+            return [
+                m for m in state.models.values()
+                if _search.matches(clauses, partial(getattr, m), m.tags)
+            ]
+
+        with self._reg_replica.lock:
+            state = self._reg_state()
+            found = run(state)
+            found.sort(key=_search.order_key(order, getattr))
+            page = found[offset : offset + limit]
+            items = [state.to_registered_model(m) for m in page]
+        token = _search.encode_token(offset + limit) if offset + limit < len(found) else None
+        return PagedList(items, token)
+
+    def update_registered_model(
+        self, name: str, description: str | None = None, deployment_job_id: str | None = None
+    ) -> RegisteredModel:
+        """Set the model's description.
+
+        Raises:
+            ModelNotFoundError: no such model.
+        """
+        name = check_model_name(name)
+        description = check_text(description, "description")
+
+        def plan(state: RegistryState) -> list[dict[str, Any]]:
+            state.model(name)
+            return [{"op": "update_model", "name": name, "description": description}]
+
+        return self._reg_commit(plan, lambda s: s.to_registered_model(s.model(name)))
+
+    def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
+        """Rename a model; its versions, tags and aliases move with it.
+
+        Raises:
+            ModelNotFoundError: no model ``name``.
+            ModelExistsError: ``new_name`` is taken.
+            InvalidNameError: ``new_name`` breaks the naming rules.
+        """
+        name = check_model_name(name)
+        new_name = check_model_name(new_name)
+
+        def plan(state: RegistryState) -> list[dict[str, Any]]:
+            state.model(name)
+            if new_name == name:
+                return []
+            if new_name in state.models:
+                raise ModelExistsError(
+                    f"cannot rename {name!r} to {new_name!r}: a model with that name exists"
+                )
+            return [{"op": "rename_model", "name": name, "new_name": new_name}]
+
+        return self._reg_commit(plan, lambda s: s.to_registered_model(s.model(new_name)))
+
+    def delete_registered_model(self, name: str) -> None:
+        """Delete a model and all its versions (history keeps them).
+
+        Raises:
+            ModelNotFoundError: no such model.
+        """
+        name = check_model_name(name)
+
+        def plan(state: RegistryState) -> list[dict[str, Any]]:
+            state.model(name)
+            return [{"op": "delete_model", "name": name}]
+
+        self._reg_commit(plan)
+
+    def set_registered_model_tag(self, name: str, key: str, value: Any) -> None:
+        """Raises ModelNotFoundError, InvalidNameError, InvalidInputError."""
+        name = check_model_name(name)
+        key, text = check_tag(key, value)
+
+        def plan(state: RegistryState) -> list[dict[str, Any]]:
+            state.model(name)
+            return [{"op": "set_model_tag", "name": name, "key": key, "value": text}]
+
+        self._reg_commit(plan)
+
+    def delete_registered_model_tag(self, name: str, key: str) -> None:
+        """Remove a tag (a no-op if absent). Raises ModelNotFoundError."""
+        name = check_model_name(name)
+        key = check_tag_key(key)
+
+        def plan(state: RegistryState) -> list[dict[str, Any]]:
+            if key not in state.model(name).tags:
+                return []
+            return [{"op": "delete_model_tag", "name": name, "key": key}]
+
+        self._reg_commit(plan)
+
+    # ===================================================================== versions
+    def _resolve_source(self, source: str) -> tuple[Digest, dict[str, str]]:
+        """Turn a version's ``source`` into a tree digest on this shelf (+ lineage fields).
+
+        Handles a local folder (``file://`` too), an fsspec URL of a folder (downloaded, then
+        stored) and ``sha256:<hex>`` (a tree already on the shelf). Subclasses extend it for
+        ``runs:/`` and ``models:/`` URIs.
+
+        Raises:
+            NotFoundError: the folder or tree does not exist.
+            InvalidInputError: the source is a file, not a folder, or a blob, not a tree.
+            InvalidURIError: a scheme this client cannot resolve.
+        """
+        if isinstance(source, Digest) or (isinstance(source, str) and source.startswith("sha256:")):
+            return self._reg_check_tree(Digest.parse(source)), {}
+        if not isinstance(source, (str, os.PathLike)):
+            raise InvalidInputError(f"source must be a folder path, URL or digest, got {source!r}")
+        text = os.fspath(source)
+        if "://" in text and not text.startswith("file://"):
+            return self._reg_fetch_remote(text)
+        path = text[len("file://") :] if text.startswith("file://") else text
+        if not os.path.exists(path):
+            raise NotFoundError(f"model source {text!r} does not exist")
+        if not os.path.isdir(path):
+            raise InvalidInputError(f"model source {text!r} is a file; register a folder")
+        return self.shelf.blobs.put_tree(path), {}
+
+    def _reg_check_tree(self, digest: Digest) -> Digest:
+        try:
+            self.shelf.blobs.read_tree(digest)
+        except ObjectNotFoundError:
+            raise ObjectNotFoundError(
+                f"tree {digest} is not on the shelf {self.shelf.url}; store the folder first "
+                "(or pass the folder itself as source)"
+            ) from None
+        except MalformedMetadataError:
+            raise InvalidInputError(
+                f"{digest} is a blob, not a tree manifest; a version's source must be a folder"
+            ) from None
+        return digest
+
+    def _reg_fetch_remote(self, url: str) -> tuple[Digest, dict[str, str]]:
+        scheme = url.split("://", 1)[0].lower()
+        if scheme in ("runs", "models"):
+            raise InvalidURIError(
+                f"cannot resolve {url!r} here: {scheme}:/ sources need modelshelf.Client"
+            )
+        import fsspec
+
+        shelf_scheme = self.shelf.url.split("://", 1)[0].lower() if "://" in self.shelf.url else ""
+        options = dict(getattr(self.shelf, "storage_options", {})) if scheme == shelf_scheme else {}
+        try:
+            fs, path = fsspec.core.url_to_fs(url, **options)
+        except (ImportError, ValueError) as exc:
+            raise InvalidURIError(f"cannot open model source {url!r}: {exc}") from exc
+        if not fs.isdir(path):
+            if fs.exists(path):
+                raise InvalidInputError(f"model source {url!r} is a file; register a folder")
+            raise NotFoundError(f"model source {url!r} does not exist")
+        tmp = tempfile.mkdtemp(prefix="modelshelf-source-")
+        try:
+            fs.get(path.rstrip("/") + "/", tmp + "/", recursive=True)
+            return self.shelf.blobs.put_tree(tmp), {}
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def create_model_version(
+        self,
+        name: str,
+        source: str,
+        run_id: str | None = None,
+        tags: dict[str, Any] | None = None,
+        run_link: str | None = None,
+        description: str | None = None,
+        await_creation_for: int = 300,
+        local_model_path: str | None = None,
+        model_id: str | None = None,
+    ) -> ModelVersion:
+        """Register the files at ``source`` as the next version of model ``name``.
+
+        The files are stored content-addressed first; the version is bound to their tree
+        digest, so ``models:/name/<n>`` always means the same bytes. Version numbers are
+        ``1 + the highest ever used`` (never reused, even after a delete).
+
+        Args:
+            source: a local folder, an fsspec URL of a folder, or ``sha256:<tree digest>``.
+            local_model_path: if given, files are read from here while ``source`` is recorded.
+
+        Raises:
+            ModelNotFoundError: the registered model does not exist.
+            NotFoundError: the source does not exist.
+            InvalidNameError / InvalidInputError: bad name, tags or description.
+        """
+        name = check_model_name(name)
+        tag_map = check_tags(tags)
+        description = check_text(description, "description")
+        if run_id is not None and not isinstance(run_id, str):
+            raise InvalidInputError(f"run_id must be a string, got {run_id!r}")
+        self._reg_check_writable()
+        known = self._reg_replica.state
+        if known is None or name not in known.models:  # fail before uploading anything
+            self._reg_read(lambda s: s.model(name))
+        digest, lineage = self._resolve_source(local_model_path or source)
+        self._reg_fault("after_blobs")
+        created: list[int] = []
+
+        def plan(state: RegistryState) -> list[dict[str, Any]]:
+            model = state.model(name)
+            created[:] = [model.next_version]
+            action: dict[str, Any] = {
+                "op": "create_version", "name": name, "version": model.next_version,
+                "digest": str(digest), "source": str(source), "run_id": run_id,
+                "run_link": run_link, "description": description, "tags": tag_map,
+                "user_id": _user(), "model_id": model_id,
+            }
+            if lineage:
+                action["lineage"] = dict(lineage)
+            return [action]
+
+        return self._reg_commit(plan, lambda s: self._reg_mv(s, name, created[0]))
+
+    def get_model_version(self, name: str, version: int | str) -> ModelVersion:
+        """Raises ModelNotFoundError, VersionNotFoundError (also for a deleted version)."""
+        name, number = check_model_name(name), check_version(version)
+        return self._reg_read(lambda s: self._reg_mv(s, name, number))
+
+    def update_model_version(
+        self, name: str, version: int | str, description: str | None = None
+    ) -> ModelVersion:
+        """Set a version's description. Raises ModelNotFoundError, VersionNotFoundError."""
+        name, number = check_model_name(name), check_version(version)
+        description = check_text(description, "description")
+
+        def plan(state: RegistryState) -> list[dict[str, Any]]:
+            state.version(name, number)
+            return [{"op": "update_version", "name": name, "version": number,
+                     "description": description}]
+
+        return self._reg_commit(plan, lambda s: self._reg_mv(s, name, number))
+
+    def delete_model_version(self, name: str, version: int | str) -> None:
+        """Tombstone a version: it disappears from reads, its aliases are removed, and its
+        number is never reused.
+
+        Raises:
+            ModelNotFoundError, VersionNotFoundError.
+        """
+        name, number = check_model_name(name), check_version(version)
+
+        def plan(state: RegistryState) -> list[dict[str, Any]]:
+            state.version(name, number)
+            return [{"op": "delete_version", "name": name, "version": number}]
+
+        self._reg_commit(plan)
+
+    def search_model_versions(
+        self,
+        filter_string: str | None = None,
+        max_results: int = 10_000,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[ModelVersion]:
+        """Search live versions: ``name``, ``run_id`` (``=``/``IN``), ``version_number``,
+        ``source_path``, ``digest`` and ``tags.<key>`` clauses, AND-ed.
+
+        Raises:
+            InvalidInputError: a malformed filter, order_by, max_results or page_token.
+        """
+        clauses = _search.parse_filter(
+            filter_string,
+            ["name", "run_id", "version", "source", "digest", "current_stage", "user_id"],
+        )
+        order = _search.parse_order_by(
+            order_by,
+            {"name": "name", "version_number": "version", "version": "version",
+             "creation_timestamp": "creation_timestamp",
+             "last_updated_timestamp": "last_updated_timestamp",
+             "timestamp": "last_updated_timestamp"},
+            [("name", False), ("version", True)],
+        )
+        limit = _check_max_results(max_results)
+        offset = _search.decode_token(page_token)
+        names = [c.value for c in clauses if c.attr == "name" and c.op == "="]
+
+        def field(item: tuple[ModelRec, VersionRec], attr: str) -> Any:
+            return item[0].name if attr == "name" else getattr(item[1], attr)
+
+        with self._reg_replica.lock:
+            state = self._reg_state()
+            models = ([state.models[n] for n in names[:1] if n in state.models] if names
+                      else list(state.models.values()))
+            found = [
+                (m, r) for m in models for r in state.live_versions(m)
+                if _search.matches(clauses, partial(field, (m, r)), r.tags)
+            ]
+            found.sort(key=_search.order_key(order, field))
+            page = found[offset : offset + limit]
+            items = [state.to_model_version(m, r) for m, r in page]
+        token = _search.encode_token(offset + limit) if offset + limit < len(found) else None
+        return PagedList(items, token)
+
+    def get_latest_versions(
+        self, name: str, stages: Sequence[str] | None = None
+    ) -> list[ModelVersion]:
+        """The newest live version in each stage (all stages when ``stages`` is None).
+
+        Deprecated with stages (warns StageDeprecationWarning, a FutureWarning).
+
+        Raises:
+            ModelNotFoundError: no such model.
+        """
+        name = check_model_name(name)
+        _stage_warning()
+        wanted = [check_stage(s) for s in stages] if stages else None
+
+        def run(state: RegistryState) -> list[ModelVersion]:
+            model = state.model(name)
+            latest = state.to_registered_model(model).latest_versions
+            return [mv for mv in latest if wanted is None or mv.current_stage in wanted]
+
+        return self._reg_read(run)
+
+    def transition_model_version_stage(
+        self,
+        name: str,
+        version: int | str,
+        stage: str,
+        archive_existing_versions: bool = False,
+    ) -> ModelVersion:
+        """Move a version to a stage (deprecated, as in MLflow; warns StageDeprecationWarning).
+
+        With ``archive_existing_versions`` (Staging/Production only) the other versions in
+        that stage move to Archived in the same commit.
+
+        Raises:
+            InvalidInputError: unknown stage, or archiving asked for another stage.
+            ModelNotFoundError, VersionNotFoundError.
+        """
+        name, number = check_model_name(name), check_version(version)
+        canonical = check_stage(stage)
+        _stage_warning()
+        if archive_existing_versions and canonical not in ("Staging", "Production"):
+            raise InvalidInputError(
+                f"archive_existing_versions=True is only allowed when moving to Staging or "
+                f"Production, not {canonical!r}"
+            )
+
+        def plan(state: RegistryState) -> list[dict[str, Any]]:
+            state.version(name, number)
+            actions = [{"op": "set_stage", "name": name, "version": number, "stage": canonical}]
+            if archive_existing_versions:
+                for rec in state.live_versions(state.model(name)):
+                    if rec.version != number and rec.current_stage == canonical:
+                        actions.append({"op": "set_stage", "name": name,
+                                        "version": rec.version, "stage": "Archived"})
+            return actions
+
+        return self._reg_commit(plan, lambda s: self._reg_mv(s, name, number))
+
+    def get_model_version_download_uri(self, name: str, version: int | str) -> str:
+        """Where the version's files are: their tree digest ``sha256:<hex>`` on this shelf.
+
+        Raises:
+            ModelNotFoundError, VersionNotFoundError.
+        """
+        return self.get_model_version(name, version).digest
+
+    def set_model_version_tag(
+        self, name: str, version: int | str | None = None, key: str | None = None,
+        value: Any = None, stage: str | None = None,
+    ) -> None:
+        """Raises ModelNotFoundError, VersionNotFoundError, InvalidNameError, InvalidInputError."""
+        name = check_model_name(name)
+        number = self._reg_version_or_stage(name, version, stage)
+        key, text = check_tag(key, value)
+
+        def plan(state: RegistryState) -> list[dict[str, Any]]:
+            state.version(name, number)
+            return [{"op": "set_version_tag", "name": name, "version": number, "key": key,
+                     "value": text}]
+
+        self._reg_commit(plan)
+
+    def delete_model_version_tag(
+        self, name: str, version: int | str | None = None, key: str | None = None,
+        stage: str | None = None,
+    ) -> None:
+        """Remove a version tag (a no-op if absent). Raises ModelNotFoundError,
+        VersionNotFoundError."""
+        name = check_model_name(name)
+        number = self._reg_version_or_stage(name, version, stage)
+        key = check_tag_key(key)
+
+        def plan(state: RegistryState) -> list[dict[str, Any]]:
+            if key not in state.version(name, number).tags:
+                return []
+            return [{"op": "delete_version_tag", "name": name, "version": number, "key": key}]
+
+        self._reg_commit(plan)
+
+    def _reg_version_or_stage(self, name: str, version: Any, stage: str | None) -> int:
+        if version is not None and stage is not None:
+            raise InvalidInputError("pass either version or stage, not both")
+        if version is not None:
+            return check_version(version)
+        if stage is None:
+            raise InvalidInputError("pass the version (or, deprecated, a stage)")
+        canonical = check_stage(stage)
+        _stage_warning()
+        found = self._reg_read(lambda s: s.latest_version(s.model(name), canonical))
+        if found is None:
+            raise VersionNotFoundError(f"registered model {name!r} has no version in {canonical}")
+        return int(found.version)
+
+    # ====================================================================== aliases
+    def set_registered_model_alias(self, name: str, alias: str, version: int | str) -> None:
+        """Point ``alias`` at a live version (re-pointing it if it exists).
+
+        Raises:
+            InvalidNameError: the alias breaks the rules (``latest`` and ``v<N>`` are reserved).
+            ModelNotFoundError, VersionNotFoundError: the target does not exist (or is deleted).
+        """
+        name, number, alias = check_model_name(name), check_version(version), check_alias(alias)
+
+        def plan(state: RegistryState) -> list[dict[str, Any]]:
+            state.version(name, number)
+            if state.models[name].aliases.get(alias) == number:
+                return []
+            return [{"op": "set_alias", "name": name, "alias": alias, "version": number}]
+
+        self._reg_commit(plan)
+
+    def delete_registered_model_alias(self, name: str, alias: str) -> None:
+        """Remove an alias (a no-op if absent). Raises ModelNotFoundError, InvalidNameError."""
+        name, alias = check_model_name(name), check_alias(alias)
+
+        def plan(state: RegistryState) -> list[dict[str, Any]]:
+            if alias not in state.model(name).aliases:
+                return []
+            return [{"op": "delete_alias", "name": name, "alias": alias}]
+
+        self._reg_commit(plan)
+
+    def get_model_version_by_alias(
+        self, name: str, alias: str, as_of: datetime | None = None
+    ) -> ModelVersion:
+        """The version ``alias`` points at now, or at time ``as_of`` (a datetime; naive = UTC).
+
+        Raises:
+            AliasNotFoundError: the alias does not exist (at that time).
+            ModelNotFoundError: the model does not exist (at that time).
+        """
+        name, alias = check_model_name(name), check_alias(alias)
+        if as_of is not None:
+            if not isinstance(as_of, datetime):
+                raise InvalidInputError(f"as_of must be a datetime, got {as_of!r}")
+            return self._reg_alias(_audit.state_as_of(self._reg_replica, as_of), name, alias,
+                                   f" at {as_of.isoformat()}")
+        return self._reg_read(lambda s: self._reg_alias(s, name, alias, ""))
+
+    def _reg_alias(self, state: RegistryState, name: str, alias: str, when: str) -> ModelVersion:
+        model = state.model(name)
+        number = model.aliases.get(alias)
+        if number is None:
+            known = ", ".join(sorted(model.aliases)) or "none"
+            raise AliasNotFoundError(
+                f"Registered model alias {alias} not found{when}: model {name!r} has the "
+                f"aliases: {known}"
+            )
+        return state.to_model_version(model, model.versions[number])
+
+    def resolve_model_uri(self, uri: str) -> tuple[ModelVersion, str]:
+        """Resolve ``models:/name/3``, ``name@alias``, ``name/latest``, ``name/<stage>``.
+
+        Returns:
+            The version and the sub-path after the selector ('' if none).
+
+        Raises:
+            InvalidURIError: malformed URI. ModelNotFoundError, VersionNotFoundError,
+            AliasNotFoundError: nothing matches.
+        """
+        name, kind, selector, sub = parse_models_uri(uri)
+        name = check_model_name(name)
+        if kind == "version":
+            return self.get_model_version(name, selector), sub
+        if kind == "alias":
+            return self.get_model_version_by_alias(name, selector), sub
+        stage = None
+        if kind == "stage":
+            stage = check_stage(selector)
+            _stage_warning()
+
+        def run(state: RegistryState) -> ModelVersion:
+            model = state.model(name)
+            rec = state.latest_version(model, stage)
+            if rec is None:
+                where = f" in stage {stage}" if stage else ""
+                raise VersionNotFoundError(f"registered model {name!r} has no version{where}")
+            return state.to_model_version(model, rec)
+
+        return self._reg_read(run), sub
+
+    # ======================================================================== audit
+    def get_registry_history(
+        self, name: str | None = None, since: datetime | int | None = None
+    ) -> list[RegistryChange]:
+        """Every change, oldest first: seq, time, actor, action, old -> new.
+
+        Args:
+            name: only this model's changes (followed back through renames).
+            since: a datetime (changes at or after it; naive = UTC) or a commit seq
+                (changes in later commits).
+        """
+        if name is not None:
+            name = check_model_name(name)
+        return _audit.history(self._reg_replica, name, since)
+
+    def verify(self, deep: bool = False) -> _audit.RegistryVerifyReport:
+        """Check the registry: hash chain, every commit replays, checkpoints match the log,
+        the hint, and every referenced tree and blob exists (``deep``: re-hash them).
+
+        Never raises for a problem in the data; each one is named in the report.
+        """
+        return _audit.verify(self._reg_replica, self.shelf.blobs, deep=deep)
+
+    def registry_table(self, name: str) -> Any:
+        """The current state as a pyarrow Table: ``models``, ``versions`` (tombstones have
+        ``deleted = true``), ``aliases`` or ``tags``; the schema is in docs/registry.md.
+
+        Raises:
+            InvalidInputError: an unknown table name.
+        """
+        if name not in ("models", "versions", "aliases", "tags"):
+            raise InvalidInputError(
+                f"unknown registry table {name!r}; use models, versions, aliases or tags"
+            )
+        return self._reg_read(lambda s: state_to_tables(s)[name])
+
+
+def _check_max_results(max_results: Any) -> int:
+    if isinstance(max_results, bool) or not isinstance(max_results, int) or not (
+        1 <= max_results <= _MAX_RESULTS
+    ):
+        raise InvalidInputError(
+            f"max_results must be a whole number from 1 to {_MAX_RESULTS}, got {max_results!r}"
+        )
+    return max_results
+
+
+def _user() -> str:
+    from modelshelf.registry._log import actor
+
+    return actor()

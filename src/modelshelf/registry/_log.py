@@ -1,0 +1,233 @@
+"""The commit log: ``registry/log/<20-digit seq>.json``, each created with create-if-absent.
+
+A commit is canonical JSON::
+
+    {"actions": [...], "actor": "ana@host", "client": "modelshelf 0.1.0", "format": 1,
+     "nonce": "<32 hex>", "prev": "sha256:<hex of commit seq-1's bytes>" | null,
+     "seq": 7, "time": "2026-11-22T10:58:07.123Z", "time_ms": 1795345087123}
+
+``prev`` chains every commit to the bytes of the one before, so editing any commit breaks the
+chain at the next one. The nonce tells a writer, after an ambiguous outcome (timeout, 5xx),
+whether the commit it finds at its seq is its own.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from typing import Any
+
+from modelshelf import _settings
+from modelshelf.errors import MalformedMetadataError, ObjectNotFoundError
+from modelshelf.storage import Storage
+
+__all__ = [
+    "CHECKPOINTS_PREFIX",
+    "Commit",
+    "CommitLog",
+    "HINT_KEY",
+    "LOG_PREFIX",
+    "actor",
+    "client_version",
+    "encode_commit",
+    "log_key",
+    "parse_commit",
+    "seq_of_key",
+    "sha256_hex",
+]
+
+FORMAT = 1
+LOG_PREFIX = "registry/log/"
+CHECKPOINTS_PREFIX = "registry/checkpoints/"
+HINT_KEY = "registry/_latest"
+READ_BATCH = 16
+
+
+def log_key(seq: int) -> str:
+    return f"{LOG_PREFIX}{seq:020d}.json"
+
+
+def seq_of_key(key: str) -> int | None:
+    """The seq a log key names, or None for stray keys."""
+    name = key.rsplit("/", 1)[-1]
+    stem, dot, ext = name.partition(".")
+    if dot and ext == "json" and len(stem) == 20 and stem.isdigit():
+        return int(stem)
+    return None
+
+
+def actor() -> str:
+    """``MODELSHELF_ACTOR``, else ``user@host``."""
+    explicit = _settings.actor()
+    if explicit:
+        return explicit
+    try:
+        user = getpass.getuser()
+    except Exception:  # noqa: BLE001 - no passwd entry (containers): fall back to the uid
+        user = str(os.getuid()) if hasattr(os, "getuid") else "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
+_VERSION: str | None = None
+
+
+def client_version() -> str:
+    global _VERSION
+    if _VERSION is None:
+        try:
+            _VERSION = f"modelshelf {metadata.version('modelshelf')}"
+        except metadata.PackageNotFoundError:
+            _VERSION = "modelshelf (unknown version)"
+    return _VERSION
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    """A parsed commit; ``sha256`` is the hash of its exact bytes."""
+
+    seq: int
+    prev: str | None
+    time_ms: int
+    actor: str
+    client: str
+    nonce: str
+    actions: list[dict[str, Any]]
+    sha256: str
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def encode_commit(
+    seq: int, prev: str | None, actions: list[dict[str, Any]], *, time_ms: int, nonce: str
+) -> bytes:
+    when = datetime.fromtimestamp(time_ms / 1000, tz=UTC)
+    body = {
+        "format": FORMAT,
+        "seq": seq,
+        "prev": f"sha256:{prev}" if prev else None,
+        "time": when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{time_ms % 1000:03d}Z",
+        "time_ms": time_ms,
+        "actor": actor(),
+        "client": client_version(),
+        "nonce": nonce,
+        "actions": actions,
+    }
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def parse_commit(data: bytes, seq: int) -> Commit:
+    """Parse and check the shape of commit ``seq``.
+
+    Raises:
+        MalformedMetadataError: not JSON, a missing field, or the seq inside differs.
+    """
+    try:
+        body = json.loads(data)
+        if not isinstance(body, dict):
+            raise TypeError("not an object")
+        prev = body["prev"]
+        commit = Commit(
+            seq=int(body["seq"]),
+            prev=prev[len("sha256:") :] if isinstance(prev, str) else None,
+            time_ms=int(body["time_ms"]),
+            actor=str(body["actor"]),
+            client=str(body.get("client", "")),
+            nonce=str(body["nonce"]),
+            actions=list(body["actions"]),
+            sha256=sha256_hex(data),
+        )
+    except (ValueError, TypeError, KeyError) as exc:
+        raise MalformedMetadataError(
+            f"registry commit {log_key(seq)!r} is not a valid commit ({exc}); "
+            "run verify() and restore it from a copy"
+        ) from exc
+    if commit.seq != seq:
+        raise MalformedMetadataError(
+            f"registry commit {log_key(seq)!r} says it is seq {commit.seq}; it was moved or edited"
+        )
+    if int(body.get("format", 1)) > FORMAT:
+        raise MalformedMetadataError(
+            f"registry commit {log_key(seq)!r} has format {body.get('format')}, newer than this "
+            "modelshelf understands; upgrade modelshelf"
+        )
+    return commit
+
+
+class CommitLog:
+    """Byte-level access to the log and the ``_latest`` hint of one shelf."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+
+    def read_from(self, start: int, *, first: int = 1) -> Iterator[tuple[int, bytes]]:
+        """Commits ``start``, ``start+1``, … until the first absent one.
+
+        Never lists the log: the first absent seq is the end. Reads are batched, ``first``
+        keys at first, then growing up to 16 per round, so an up-to-date reader pays one
+        read and a reader far behind pays one round trip per 16 commits.
+        """
+        seq, batch = start, max(1, first)
+        while True:
+            keys = [log_key(s) for s in range(seq, seq + batch)]
+            got = self.storage.read_many(keys) if batch > 1 else _read_one(self.storage, keys[0])
+            for key in keys:
+                data = got.get(key)
+                if data is None:
+                    return
+                yield seq, data
+                seq += 1
+            # 1, 1, 2, 4, … : a writer that lost a race usually finds exactly one new commit
+            batch = min(batch * 2, READ_BATCH) if seq - start > 1 else batch
+
+    def read(self, seq: int) -> bytes | None:
+        return _read_one(self.storage, log_key(seq))[log_key(seq)]
+
+    def create(self, seq: int, data: bytes) -> None:
+        """Create commit ``seq``. Raises AlreadyExistsError when another writer has it."""
+        self.storage.write(log_key(seq), data)
+
+    def read_hint(self) -> int | None:
+        """The checkpoint seq the ``_latest`` hint names (None if absent or damaged)."""
+        return self.read_hint_detail()[0]
+
+    def read_hint_detail(self) -> tuple[int | None, str | None]:
+        """``(seq, sha256 of that checkpoint's manifest)``; the hash lets a reader trust a
+        locally cached copy of the checkpoint without fetching it again."""
+        try:
+            body = json.loads(self.storage.read(HINT_KEY))
+            seq = int(body["seq"])
+            manifest = body.get("manifest")
+            return (seq if seq > 0 else None), (manifest if isinstance(manifest, str) else None)
+        except ObjectNotFoundError:
+            return None, None
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return None, None  # a damaged hint is only a hint: fall back to listing checkpoints
+
+    def write_hint(self, seq: int, manifest: str | None = None) -> None:
+        body: dict[str, Any] = {"seq": seq}
+        if manifest:
+            body["manifest"] = manifest
+        self.storage.write(HINT_KEY, json.dumps(body, sort_keys=True).encode(), overwrite=True)
+
+    def new_nonce(self) -> str:
+        return uuid.uuid4().hex
+
+
+def _read_one(storage: Storage, key: str) -> dict[str, bytes | None]:
+    try:
+        return {key: storage.read(key)}
+    except ObjectNotFoundError:
+        return {key: None}
+

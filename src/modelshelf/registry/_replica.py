@@ -1,0 +1,311 @@
+"""An in-memory replica of one shelf's registry, kept current by reading the log's tail,
+and the one optimistic commit loop every write goes through.
+
+Read path: the ``_latest`` hint names a checkpoint; load it (from the local cache when there),
+then read commits seq+1, seq+2, … until one is absent. A warm replica only reads the tail, so
+an up-to-date reader pays one read of an absent key. The log is never listed on this path.
+
+Write path: refresh, plan the actions against the state at N, apply them tentatively (which
+validates them), create commit N+1 with create-if-absent. Losing the race rolls back, waits a
+jittered backoff and tries again from the new head, so derived values such as the next version
+number are recomputed; after a bounded number of attempts: CommitConflictError.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from modelshelf.errors import (
+    AlreadyExistsError,
+    CommitConflictError,
+    IntegrityError,
+    ModelshelfError,
+    StorageError,
+)
+from modelshelf.registry._checkpoint import CheckpointError, CheckpointStore
+from modelshelf.registry._log import CommitLog, encode_commit, log_key, parse_commit, sha256_hex
+from modelshelf.registry._state import RegistryState, gc_paused, rollback
+from modelshelf.storage import Storage
+
+__all__ = ["Replica", "clear_replicas", "replica_for"]
+
+_log = logging.getLogger("modelshelf.registry")
+_R = TypeVar("_R")
+
+Plan = Callable[[RegistryState], list[dict[str, Any]]]
+Fault = Callable[[str], None]
+
+MAX_ATTEMPTS = 100
+BACKOFF_BASE = 0.002
+BACKOFF_CAP = 2.0
+AMBIGUOUS_RETRIES = 3
+
+
+class Replica:
+    """The registry state of one shelf, in memory, plus its commit loop.
+
+    Thread-safe: one lock guards the state. Shared by every client of the same shelf in a
+    process (see :func:`replica_for`).
+    """
+
+    def __init__(self, storage: Storage, cache_dir: Path | None) -> None:
+        self.storage = storage
+        self.log = CommitLog(storage)
+        self.checkpoints = CheckpointStore(storage, cache_dir)
+        self.state: RegistryState | None = None
+        self.base_seq = 0  # newest checkpoint this replica knows of
+        self.lock = threading.RLock()
+        self.loaded_from: int | None = None  # the checkpoint the last cold load started from
+        self.commits = 0  # commits this process made, and races it lost (for tests and benchmarks)
+        self.conflicts = 0
+
+    # ------------------------------------------------------------------------------ reads
+    def current(self) -> RegistryState:
+        """The state, brought up to date with the log (call with ``lock`` held for consistency)."""
+        with self.lock:
+            if self.state is None:
+                self._load()
+            else:
+                try:
+                    self._catch_up(first=1)
+                except IntegrityError:
+                    # The shelf may have been wiped and re-created since we last read it.
+                    self.state = None
+                    self._load()
+            assert self.state is not None
+            return self.state
+
+    def forget(self) -> None:
+        """Drop the in-memory state; the next read loads cold (hint, checkpoint, tail)."""
+        with self.lock:
+            self.state = None
+
+    def _load(self) -> None:
+        with gc_paused():
+            state, base = self._load_checkpoint()
+        self.state, self.base_seq, self.loaded_from = state, base, base or None
+        try:
+            self._catch_up(first=8)
+            if base and self.state.seq == base:
+                self._check_head(base)
+        except IntegrityError:
+            if base == 0:
+                raise
+            # The tail does not chain onto the checkpoint: trust the log, not the checkpoint.
+            _log.warning("checkpoint %d does not chain onto the log; replaying the log", base)
+            self.state, self.base_seq, self.loaded_from = RegistryState(), 0, None
+            self._catch_up(first=8)
+
+    def _load_checkpoint(self) -> tuple[RegistryState, int]:
+        hint, manifest = self.log.read_hint_detail()
+        tried: set[int] = set()
+        if hint is not None:
+            tried.add(hint)
+            try:
+                return self.checkpoints.read(hint, manifest), hint
+            except CheckpointError as exc:
+                _log.warning("registry checkpoint %d is unusable (%s); trying older ones", hint, exc)
+        # No hint, or a bad checkpoint: list the checkpoints folder (not the log) once.
+        for seq in reversed(self.checkpoints.list()):
+            if seq in tried:
+                continue
+            try:
+                return self.checkpoints.read(seq), seq
+            except CheckpointError as exc:
+                _log.warning("registry checkpoint %d is unusable (%s)", seq, exc)
+        return RegistryState(), 0
+
+    def _check_head(self, seq: int) -> None:
+        # No commit after the checkpoint vouched for its head hash; the next commit would
+        # chain onto it, so compare it with the commit's bytes (one read).
+        data = self.log.read(seq)
+        assert self.state is not None
+        if data is None or sha256_hex(data) != self.state.head:
+            raise IntegrityError(f"checkpoint {seq} does not match commit {seq} of the log")
+
+    def _catch_up(self, *, first: int) -> None:
+        with gc_paused():
+            self._catch_up_unpaused(first)
+
+    def _catch_up_unpaused(self, first: int) -> None:
+        state = self.state
+        assert state is not None
+        for seq, data in self.log.read_from(state.seq + 1, first=first):
+            commit = parse_commit(data, seq)
+            if commit.prev != state.head:
+                raise IntegrityError(
+                    f"registry commit {seq} ({log_key(seq)!r}) does not chain onto commit "
+                    f"{seq - 1}: its 'prev' hash differs from the stored commit {seq - 1}. "
+                    "History was edited; run verify() to find the damaged commit"
+                )
+            undo: list[Callable[[], None]] = []
+            try:
+                state.apply(commit.actions, timestamp=commit.time_ms, actor=commit.actor,
+                            seq=seq, undo=undo)
+            except (ModelshelfError, ValueError, TypeError) as exc:
+                rollback(undo)
+                state.rejected.append((seq, str(exc)))
+            state.advance(seq, commit.sha256, commit.time_ms, [])
+
+    # ----------------------------------------------------------------------------- writes
+    def commit(
+        self,
+        plan: Plan,
+        result: Callable[[RegistryState], _R],
+        *,
+        checkpoint_interval: int,
+        fault: Fault | None = None,
+    ) -> _R:
+        """Commit the actions ``plan(state)`` returns; return ``result(state)`` right after.
+
+        ``plan`` raises the typed error for an invalid request; an empty plan commits nothing.
+
+        Raises:
+            CommitConflictError: lost the race ``MAX_ATTEMPTS`` times in a row.
+            StorageError: the backend failed and the outcome could not be settled.
+        """
+        for attempt in range(MAX_ATTEMPTS):
+            started = time.monotonic()
+            with self.lock:
+                outcome = self._attempt(plan, result, fault)
+                if outcome is not _LOST:
+                    done, value = outcome
+                    if done:
+                        self._maybe_checkpoint(checkpoint_interval, fault)
+                    return value  # type: ignore[no-any-return]
+            # Exponential backoff in units of what an attempt costs on this backend (about
+            # 10 ms on a local disk, 50+ ms on an object store): with a fixed small unit, slow
+            # backends would keep colliding and waste requests.
+            unit = max(BACKOFF_BASE, time.monotonic() - started)
+            time.sleep(random.uniform(0.0, 1.0) * min(BACKOFF_CAP, unit * 2 ** min(attempt + 1, 4)))
+        raise CommitConflictError(
+            f"gave up committing to the registry of {self.storage.url} after {MAX_ATTEMPTS} "
+            "attempts: other writers kept taking the next commit. Try again"
+        )
+
+    def _attempt(self, plan: Plan, result: Callable[[RegistryState], Any],
+                 fault: Fault | None) -> Any:
+        state = self.current()
+        actions = plan(state)
+        if not actions:
+            return False, result(state)
+        seq = state.seq + 1
+        now = max(int(time.time() * 1000), state.time_ms)  # commit times never go backwards
+        undo: list[Callable[[], None]] = []
+        try:
+            from modelshelf.registry._log import actor
+
+            with gc_paused():
+                state.apply(actions, timestamp=now, actor=actor(), seq=seq, undo=undo)
+            nonce = self.log.new_nonce()
+            data = encode_commit(seq, state.head, actions, time_ms=now, nonce=nonce)
+            if fault is not None:
+                fault("before_commit")
+            if not self._create(seq, data, nonce):
+                rollback(undo)
+                self.conflicts += 1
+                return _LOST
+            self.commits += 1
+            state.advance(seq, sha256_hex(data), now, undo)
+            undo.clear()  # committed: nothing below may roll it back
+            if fault is not None:
+                fault("after_commit")
+            return True, result(state)
+        except BaseException:
+            rollback(undo)
+            raise
+
+    def _create(self, seq: int, data: bytes, nonce: str) -> bool:
+        """Create commit ``seq``; True if ours is there, False if another writer's is."""
+        for tries in range(AMBIGUOUS_RETRIES + 1):
+            try:
+                self.log.create(seq, data)
+                return True
+            except AlreadyExistsError:
+                # Storage already read the key back after an ambiguous create: not ours.
+                return False
+            except (StorageError, OSError) as exc:
+                # Ambiguous (timeout, 5xx): the commit may or may not have landed; read it back.
+                try:
+                    found = self.log.read(seq)
+                except (StorageError, OSError):
+                    found = None
+                if found is not None:
+                    return _nonce_of(found) == nonce
+                if tries == AMBIGUOUS_RETRIES:
+                    raise StorageError(
+                        f"could not create registry commit {seq} in {self.storage.url}: {exc}"
+                    ) from exc
+                time.sleep(0.05 * (tries + 1))
+        return False
+
+    # ------------------------------------------------------------------------ checkpoints
+    def _maybe_checkpoint(self, interval: int, fault: Fault | None) -> None:
+        state = self.state
+        if state is None or interval <= 0 or state.seq - self.base_seq < interval:
+            return
+        hint = self.log.read_hint() or 0
+        if hint > self.base_seq:  # someone else checkpointed recently
+            self.base_seq = hint
+            if state.seq - hint < interval:
+                return
+        try:
+            with gc_paused():
+                manifest = self.checkpoints.write(state, fault=fault)
+            if fault is not None:
+                fault("before_hint")
+            self.log.write_hint(state.seq, manifest)
+            self.base_seq = state.seq
+        except (StorageError, OSError) as exc:
+            # The commit stands; a missing checkpoint only makes readers read a longer tail.
+            _log.warning("could not write registry checkpoint %d: %s", state.seq, exc)
+
+    def write_checkpoint(self) -> int:
+        """Checkpoint the current state now; returns its seq."""
+        with self.lock:
+            state = self.current()
+            if state.seq == 0:
+                return 0
+            with gc_paused():
+                manifest = self.checkpoints.write(state)
+            self.log.write_hint(state.seq, manifest)
+            self.base_seq = state.seq
+            return state.seq
+
+
+_LOST = object()
+
+
+def _nonce_of(data: bytes) -> str | None:
+    import json
+
+    try:
+        return str(json.loads(data).get("nonce"))
+    except (ValueError, AttributeError):
+        return None
+
+
+_REPLICAS: dict[tuple[str, ...], Replica] = {}
+_REPLICAS_LOCK = threading.Lock()
+
+
+def replica_for(storage: Storage, key: tuple[str, ...], cache_dir: Path | None) -> Replica:
+    """The process-wide replica for a shelf (one per URL + options + storage type)."""
+    with _REPLICAS_LOCK:
+        replica = _REPLICAS.get(key)
+        if replica is None:
+            replica = _REPLICAS[key] = Replica(storage, cache_dir)
+        return replica
+
+
+def clear_replicas() -> None:
+    """Forget every in-memory replica (tests and benchmarks use this for cold reads)."""
+    with _REPLICAS_LOCK:
+        _REPLICAS.clear()
+
