@@ -445,6 +445,8 @@ class RegistryClient:
         if known is None or name not in known.models:  # fail before uploading anything
             self._reg_read(lambda s: s.model(name))
         digest, lineage = self._resolve_source(local_model_path or source)
+        if run_id is None and lineage.get("run_id"):
+            run_id = lineage["run_id"]  # registered from runs:/…: the version names its run
         self._reg_fault("after_blobs")
         created: list[int] = []
 
