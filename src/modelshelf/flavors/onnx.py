@@ -308,35 +308,17 @@ class _OnnxModelWrapper:
         return dict(zip(self.output_names, outputs, strict=True))
 
 
-def log_model(
-    onnx_model: Any,
-    artifact_path: str | None = None,
-    *,
-    name: str | None = None,
-    registered_model_name: str | None = None,
-    await_registration_for: int | None = None,
-    run_id: str | None = None,
-    tags: dict[str, Any] | None = None,
-    **kwargs: Any,
-) -> Any:
-    """Log a ONNX model to the active run (or ``run_id``) as one tree; maybe register it.
 
-    Takes :func:`save_model`'s keyword arguments (``signature``, ``input_example``,
-    ``pip_requirements`` …). Returns a :class:`~modelshelf.models.ModelInfo` whose
-    ``model_uri`` (``runs:/<run_id>/<name>``) loads with :func:`load_model`.
+def log_model(onnx_model: Any, artifact_path: str | None = None, **kwargs: Any) -> Any:
+    """Log a ONNX model to the active run as one tree, as ``mlflow.onnx.log_model``.
+
+    Takes ``name=``, ``registered_model_name=``, ``run_id=``, ``tags=`` and :func:`save_model`'s
+    keyword arguments. Returns a :class:`~modelshelf.models.ModelInfo` whose ``model_uri``
+    (``runs:/<run_id>/<name>``) loads with :func:`load_model`.
 
     Raises:
         ArtifactExistsError: another model is already logged at ``name`` in the run.
     """
     from modelshelf.models._logging import log_model as _log_model
 
-    return _log_model(
-        save_model,
-        name=name,
-        artifact_path=artifact_path,
-        registered_model_name=registered_model_name,
-        run_id=run_id,
-        tags=tags,
-        onnx_model=onnx_model,
-        **kwargs,
-    )
+    return _log_model(save_model, artifact_path=artifact_path, onnx_model=onnx_model, **kwargs)

@@ -65,6 +65,7 @@ def log_model(
     run_id: str | None = None,
     shelf: Any = None,
     tags: Mapping[str, Any] | None = None,
+    await_registration_for: int | None = None,
     **save_kwargs: Any,
 ) -> ModelInfo:
     """Save with ``save_model(path=…, mlflow_model=…, **save_kwargs)`` and log the folder.
@@ -72,7 +73,8 @@ def log_model(
     The model is stored as one tree at ``name`` in the run (the active run, else a new one
     that stays active, as MLflow does); the run records it as a logged model; with
     ``registered_model_name`` a new version of that registered model is created (the model is
-    created first if needed) from ``runs:/<run_id>/<name>``.
+    created first if needed) from ``runs:/<run_id>/<name>``. ``await_registration_for`` is
+    accepted for MLflow compatibility: registration here is synchronous.
 
     Raises:
         InvalidInputError: ``name`` and ``artifact_path`` disagree.

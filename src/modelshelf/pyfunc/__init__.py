@@ -59,36 +59,20 @@ def load_model(
     return load_model_from_dir(local, model_config, suppress_warnings=suppress_warnings)
 
 
-def log_model(
-    artifact_path: str | None = None,
-    *,
-    name: str | None = None,
-    registered_model_name: str | None = None,
-    await_registration_for: int | None = None,
-    run_id: str | None = None,
-    tags: dict[str, Any] | None = None,
-    **kwargs: Any,
-) -> Any:
-    """Log a python_function model to the active run (or ``run_id``); maybe register it.
+def log_model(artifact_path: str | None = None, **kwargs: Any) -> Any:
+    """Log a python_function model to the active run as one tree, as ``mlflow.pyfunc.log_model``.
 
-    Takes :func:`save_model`'s keyword arguments (``python_model``, ``artifacts``,
-    ``loader_module`` + ``data_path``, ``code_paths``, ``signature``, ``input_example`` …).
-    Returns a :class:`~modelshelf.models.ModelInfo`.
+    Takes ``name=``, ``registered_model_name=``, ``run_id=``, ``tags=`` and :func:`save_model`'s
+    keyword arguments (``python_model``, ``artifacts``, ``loader_module`` + ``data_path``,
+    ``code_paths``, ``signature``, ``input_example`` …). Returns a
+    :class:`~modelshelf.models.ModelInfo`.
 
     Raises:
         ArtifactExistsError: another model is already logged at ``name`` in the run.
     """
     from modelshelf.models._logging import log_model as _log_model
 
-    return _log_model(
-        _save_for_log,
-        name=name,
-        artifact_path=artifact_path,
-        registered_model_name=registered_model_name,
-        run_id=run_id,
-        tags=tags,
-        **kwargs,
-    )
+    return _log_model(_save_for_log, artifact_path=artifact_path, **kwargs)
 
 
 def _save_for_log(path: str, *, mlflow_model: Any, **kwargs: Any) -> None:
