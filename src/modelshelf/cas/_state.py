@@ -10,12 +10,15 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from modelshelf.cas._digest import Digest
 
 __all__ = ["HashState"]
+
+_CHUNK = 400  # (dev, ino) pairs per query: well under SQLite's bound-parameter limit
 
 
 class HashState:
@@ -25,6 +28,7 @@ class HashState:
         self._path = path
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
+        self._pending: list[tuple[int, int, int, int, str]] | None = None
 
     def _connect(self) -> sqlite3.Connection | None:
         if self._conn is not None:
@@ -48,29 +52,61 @@ class HashState:
         return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
     def get_many(self, stats: Iterable[os.stat_result]) -> list[Digest | None]:
-        stats = list(stats)
+        """Digests memoised for these files (None where unknown or changed), in order."""
+        keys = [self._key(st) for st in stats]
         with self._lock:
             conn = self._connect()
             if conn is None:
-                return [None] * len(stats)
-            out: list[Digest | None] = []
+                return [None] * len(keys)
+            found: dict[tuple[int, int], tuple[int, int, str]] = {}
             try:
-                for st in stats:
-                    dev, ino, size, mtime = self._key(st)
-                    row = conn.execute(
-                        "SELECT digest FROM state WHERE dev=? AND ino=? AND size=? AND mtime_ns=?",
-                        (dev, ino, size, mtime),
-                    ).fetchone()
-                    out.append(Digest(row[0]) if row else None)
+                for start in range(0, len(keys), _CHUNK):
+                    chunk = keys[start : start + _CHUNK]
+                    marks = ",".join("(?,?)" for _ in chunk)
+                    params = [v for dev, ino, _, _ in chunk for v in (dev, ino)]
+                    for dev, ino, size, mtime, digest in conn.execute(
+                        "SELECT dev, ino, size, mtime_ns, digest FROM state"
+                        f" WHERE (dev, ino) IN (VALUES {marks})",
+                        params,
+                    ):
+                        found[(dev, ino)] = (size, mtime, digest)
             except sqlite3.Error:
-                return [None] * len(stats)
-            return out
+                return [None] * len(keys)
+        out: list[Digest | None] = []
+        for dev, ino, size, mtime in keys:
+            row = found.get((dev, ino))
+            out.append(Digest(row[2]) if row and row[:2] == (size, mtime) else None)
+        return out
 
     def get(self, st: os.stat_result) -> Digest | None:
         return self.get_many([st])[0]
 
     def put_many(self, items: Iterable[tuple[os.stat_result, Digest]]) -> None:
         rows = [(*self._key(st), digest.hex) for st, digest in items]
+        if not rows:
+            return
+        with self._lock:
+            if self._pending is not None:
+                self._pending.extend(rows)
+                return
+        self._write(rows)
+
+    @contextmanager
+    def deferred(self) -> Iterator[None]:
+        """Collect memo writes and store them in one transaction at the end (many small files)."""
+        with self._lock:
+            outer = self._pending is not None
+            if not outer:
+                self._pending = []
+        try:
+            yield
+        finally:
+            if not outer:
+                with self._lock:
+                    rows, self._pending = self._pending or [], None
+                self._write(rows)
+
+    def _write(self, rows: list[tuple[int, int, int, int, str]]) -> None:
         if not rows:
             return
         with self._lock:

@@ -424,7 +424,7 @@ class BlobStore:
         if not missing:
             return found
         total = sum(sizes[d] for d in missing)
-        with Progress(total=total, desc="download", unit="B") as bar:
+        with Progress(total=total, desc="download", unit="B") as bar, self.cache.state.deferred():
             if self.storage.capabilities.local_paths:
                 for d, path in zip(missing, self._map(self._fetch_local, missing)):
                     found[d] = path  # type: ignore[assignment]
