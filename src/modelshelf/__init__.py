@@ -59,6 +59,7 @@ _SUBMODULES: dict[str, str] = {
     "cas": "modelshelf.cas",
     "errors": "modelshelf.errors",
     "flavors": "modelshelf.flavors",
+    "gc": "modelshelf.gc",
     "models": "modelshelf.models",
     "pyfunc": "modelshelf.pyfunc",
     "registry": "modelshelf.registry",

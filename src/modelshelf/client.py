@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from modelshelf._shelf import Shelf, get_shelf
 from modelshelf.registry import RegistryClient
 from modelshelf.runs import RunsClient
+
+if TYPE_CHECKING:
+    from modelshelf.gc import GcPlan, GcResult
+    from modelshelf.registry import ModelVersion
 
 __all__ = ["Client", "MlflowClient"]
 
@@ -43,6 +48,82 @@ class Client(RunsClient, RegistryClient):
 
     def __repr__(self) -> str:
         return f"Client({self.shelf.url!r})"
+
+    def gc(
+        self,
+        grace: timedelta = timedelta(hours=24),
+        execute: bool = False,
+        *,
+        now: datetime | float | None = None,
+    ) -> GcPlan | GcResult:
+        """Garbage-collect this shelf's blobs: a plan by default, deletion only if asked.
+
+        Marks every registry version (deleted ones until ``grace`` has passed), run artifact,
+        logged model and pin; unreferenced blobs written more than ``grace`` ago are
+        collectable. See :mod:`modelshelf.gc` for the safety argument.
+
+        Args:
+            grace: how long unreferenced blobs and deleted versions' blobs are kept.
+            execute: delete the planned blobs (default: a dry run that deletes nothing).
+            now: measure ``grace`` from this instant instead of now (tests).
+
+        Returns:
+            The :class:`~modelshelf.gc.GcPlan` (dry run) or the
+            :class:`~modelshelf.gc.GcResult` of executing it.
+
+        Raises:
+            InvalidInputError: ``grace`` is negative or not a timedelta.
+            StorageError: the backend failed (a dry run deleted nothing).
+        """
+        from modelshelf.gc import plan_gc
+
+        plan = plan_gc(self.shelf, grace=grace, now=now)
+        return plan.execute(self.shelf) if execute else plan
+
+    def copy_model_version(
+        self,
+        src_uri: str,
+        dst_name: str,
+        dst_shelf: str | Shelf | None = None,
+        *,
+        dst_storage_options: dict[str, Any] | None = None,
+        tags: dict[str, Any] | None = None,
+        description: str | None = None,
+    ) -> ModelVersion:
+        """Promote a model from this shelf to ``dst_shelf`` as the next version of ``dst_name``.
+
+        ``src_uri`` is resolved on this shelf (``models:/name/3``, ``models:/name@alias``,
+        ``runs:/<run_id>/model``, ``sha256:…``). Only blobs the destination lacks are copied
+        (copying twice moves no bytes), digests stay the same, the registered model is
+        created on the destination if needed, and the new version carries its provenance in
+        ``modelshelf.source_shelf``, ``…source_name``, ``…source_version``,
+        ``…source_digest`` and ``…source_uri`` tags (and in its description unless one is
+        given).
+
+        Args:
+            src_uri: the model on this shelf.
+            dst_name: the registered model on the destination.
+            dst_shelf: destination shelf URL or :class:`~modelshelf.Shelf` (default: this one).
+            dst_storage_options: fsspec options for a ``dst_shelf`` URL (credentials …).
+            tags: more version tags (not ``modelshelf.source_*``).
+            description: the new version's description.
+
+        Returns:
+            The new version on the destination.
+
+        Raises:
+            InvalidInputError: ``src_uri`` names a file, or ``tags`` use a reserved key.
+            ModelNotFoundError, VersionNotFoundError, AliasNotFoundError, RunNotFoundError:
+                ``src_uri`` does not resolve.
+            ObjectNotFoundError, IntegrityError: a source blob is missing or corrupt.
+            UnsafeBackendError: the destination cannot take registry writes.
+        """
+        from modelshelf._promote import copy_model_version
+
+        return copy_model_version(
+            self, src_uri, dst_name, dst_shelf, dst_storage_options=dst_storage_options,
+            tags=tags, description=description,
+        )
 
 
 MlflowClient = Client

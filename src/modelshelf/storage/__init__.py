@@ -72,7 +72,7 @@ def open_storage(url: str | Any, **storage_options: Any) -> Storage:
     if scheme not in _BACKENDS:
         raise UnsupportedBackendError(
             f"cannot open {url!r}: modelshelf supports local paths, file://, memory://, s3://, "
-            "gs://, gcs://, az://, abfs:// (got scheme {scheme!r})"
+            f"gs://, gcs://, az://, abfs:// (got scheme {scheme!r})"
         )
     module_name, class_name, extra = _BACKENDS[scheme]
     try:

@@ -158,7 +158,9 @@ class BlobStoreTests:
         assert (dest / "keep.txt").read_text() == "mine"
 
     # -- the verified cache ------------------------------------------------------------------
-    def test_second_get_tree_reads_nothing_remote(self, blobstore: BlobStore, tmp_path: Path) -> None:
+    def test_second_get_tree_reads_nothing_remote(
+        self, blobstore: BlobStore, tmp_path: Path
+    ) -> None:
         digest = blobstore.put_tree(make_tree(tmp_path / "src", SAMPLE))
         reader = self._fresh_reader(blobstore, tmp_path)
         reader.get_tree(digest, tmp_path / "one")
@@ -167,7 +169,9 @@ class BlobStoreTests:
         blobstore.storage.delete(digest.key)  # offline: the shelf has lost everything
         assert _read_all(reader.get_tree(digest, tmp_path / "two")) == SAMPLE
 
-    def test_corrupt_cache_entry_is_fetched_again(self, blobstore: BlobStore, tmp_path: Path) -> None:
+    def test_corrupt_cache_entry_is_fetched_again(
+        self, blobstore: BlobStore, tmp_path: Path
+    ) -> None:
         digest = blobstore.put_tree(make_tree(tmp_path / "src", SAMPLE))
         reader = self._fresh_reader(blobstore, tmp_path)
         reader.get_tree(digest, tmp_path / "one")

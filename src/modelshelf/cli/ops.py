@@ -1,0 +1,166 @@
+"""One-verb commands on a whole shelf: ``download``, ``verify``, ``gc``, ``copy``, ``demo``."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import click
+
+from modelshelf.cli._context import DURATION, State, global_options, parse_key_values, pass_state
+from modelshelf.cli._errors import EXIT_PROBLEMS
+from modelshelf.cli._output import as_data, emit, human_bytes, short_digest
+
+__all__ = ["copy", "demo", "download", "gc", "verify"]
+
+
+@click.command()
+@click.argument("uri")
+@click.argument("dest", type=click.Path(file_okay=False, writable=True))
+@global_options
+@pass_state
+def download(state: State, uri: str, dest: str) -> None:
+    """Download what URI names into DEST, every byte checked against its digest.
+
+    URI is models:/NAME/VERSION, models:/NAME@ALIAS, models:/NAME/latest, runs:/RUN_ID/PATH,
+    sha256:DIGEST, a folder URL or a local path. Model folders land in DEST itself.
+    """
+    from modelshelf.uri import download_uri
+
+    local = download_uri(
+        uri, dst_path=dest, shelf=state.shelf(), storage_options=state.storage_options
+    )
+    emit(state, {"uri": uri, "local_path": str(local)}, str(local))
+
+
+@click.command()
+@click.option("--deep", is_flag=True,
+              help="Also re-hash every blob behind every version (reads all the bytes).")
+@global_options
+@pass_state
+@click.pass_context
+def verify(ctx: click.Context, state: State, deep: bool) -> None:
+    """Check the registry: the commit hash chain, checkpoints, and that every version's files
+    exist (--deep: and hash to their digests). Exits 1 when it finds problems."""
+    report = state.client().verify(deep=deep)
+
+    def human() -> str:
+        lines = [str(report)]
+        lines += [f"note: {n}" for n in report.notes]
+        return "\n".join(lines)
+
+    data = as_data(report)
+    data["ok"] = report.ok
+    data["problems"] = [{**as_data(p), "message": str(p)} for p in report.problems]
+    emit(state, data, human)
+    if not report.ok:
+        ctx.exit(EXIT_PROBLEMS)
+
+
+@click.command()
+@click.option("--grace", type=DURATION, default="24h", show_default=True,
+              help="Keep unreferenced blobs (and deleted versions' blobs) younger than this: "
+                   "30m, 24h, 7d or 0. A writer still uploading loses nothing.")
+@click.option("--execute", is_flag=True,
+              help="Delete. Without it gc only prints what it would delete.")
+@click.option("--allow-problems", is_flag=True,
+              help="Delete even if a referenced tree's manifest is missing or corrupt (its "
+                   "blobs may then go too).")
+@global_options
+@pass_state
+def gc(state: State, grace: timedelta, execute: bool, allow_problems: bool) -> None:
+    """Garbage-collect blobs no version, run or pin references (a dry run by default).
+
+    The plan is made first; --execute deletes what is still unreferenced when it runs.
+    """
+    from modelshelf.gc import plan_gc
+
+    shelf = state.shelf()
+    plan = plan_gc(shelf, grace=grace)
+    result = plan.execute(shelf, allow_problems=allow_problems) if execute else None
+    planned = as_data(plan)
+
+    def human() -> str:
+        lines = [
+            f"gc on {shelf.url} (grace {_duration(grace)}): "
+            f"{planned['count']} unreferenced blob(s), {human_bytes(planned['bytes'])}; "
+            f"keeping {planned['kept']} ({planned['young']} unreferenced but younger)"
+        ]
+        lines += [f"problem: {p}" for p in planned.get("problems") or []]
+        if result is None:
+            lines.append("dry run: nothing deleted; pass --execute to delete")
+        else:
+            done = as_data(result)
+            skipped = f"; skipped {len(done['skipped'])} (referenced again)" if done["skipped"] else ""
+            lines.append(f"deleted {len(done['deleted'])} blob(s), "
+                         f"{human_bytes(done['bytes_freed'])} freed{skipped}")
+            lines += [f"conflict: {c} was referenced during the sweep; run verify"
+                      for c in done["conflicts"]]
+        return "\n".join(lines)
+
+    emit(state, {"plan": planned, "executed": execute, "result": as_data(result)}, human)
+
+
+def _duration(value: timedelta) -> str:
+    seconds = int(value.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s" if seconds else "0"
+
+
+@click.command()
+@click.argument("uri")
+@click.option("--to", "to_url", required=True, metavar="SHELF_URL", help="The destination shelf.")
+@click.option("--name", help="The model name on the destination (default: the source's).")
+@click.option("--to-storage-option", "to_options", metavar="KEY=VALUE", multiple=True,
+              help="fsspec option for the destination shelf (repeatable).")
+@click.option("--tag", "tags", metavar="KEY=VALUE", multiple=True,
+              help="A tag for the new version (repeatable).")
+@click.option("--description", help="The new version's description.")
+@global_options
+@pass_state
+def copy(
+    state: State, uri: str, to_url: str, name: str | None, to_options: tuple[str, ...],
+    tags: tuple[str, ...], description: str | None,
+) -> None:
+    """Promote a model version to another shelf: copies only the blobs the destination lacks,
+    keeps the digests, and records the source shelf, name and version (provenance).
+
+    URI is models:/NAME/VERSION, models:/NAME@ALIAS, models:/NAME/latest, or (with --name)
+    runs:/RUN_ID/PATH or sha256:DIGEST.
+    """
+    from modelshelf._shelf import Shelf
+    from modelshelf.errors import InvalidURIError
+    from modelshelf.registry import parse_models_uri
+
+    if name is None:
+        if not uri.startswith("models:"):
+            raise InvalidURIError(f"cannot tell the model name from {uri!r}; pass --name NAME")
+        name = parse_models_uri(uri)[0]
+    destination = Shelf(to_url, **parse_key_values(to_options, "--to-storage-option"))
+    tag_map = {k: str(v) for k, v in parse_key_values(tags, "--tag").items()} or None
+    copied = state.client().copy_model_version(
+        uri, name, dst_shelf=destination, tags=tag_map, description=description
+    )
+
+    def human() -> str:
+        version = getattr(copied, "version", "?")
+        digest = short_digest(getattr(copied, "digest", None))
+        return f"copied {uri} -> {to_url}: {name} version {version} ({digest})"
+
+    emit(state, copied, human)
+
+
+@click.command()
+@global_options
+@pass_state
+@click.pass_context
+def demo(ctx: click.Context, state: State) -> None:
+    """Train, log, register, alias, load and predict a small sklearn model on the shelf, then
+    print the history and a verify report (run it again for version 2, 3, …)."""
+    from modelshelf import demo as demo_module
+
+    state.shelf()  # the demo works on the current shelf, which this sets (with its options)
+    code = demo_module.main([])
+    if code:
+        ctx.exit(code)
