@@ -47,3 +47,14 @@ def test_layers_are_kept() -> None:
         [str(lint) if lint.exists() else "lint-imports"], cwd=root, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout[-3000:]
+
+
+def test_ruff_is_clean() -> None:
+    ruff = Path(sys.executable).with_name("ruff")
+    if not ruff.exists():
+        pytest.skip("ruff is not installed (the dev extra)")
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run(
+        [str(ruff), "check", "src", "tests", "benchmarks"], cwd=root, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout[-3000:]

@@ -96,34 +96,99 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from modelshelf._register import register_model
-    from modelshelf._shelf import Shelf, get_shelf, set_shelf
-    from modelshelf.client import Client, MlflowClient
+    from modelshelf._register import (
+        register_model as register_model,
+    )
+    from modelshelf._shelf import (
+        Shelf as Shelf,
+    )
+    from modelshelf._shelf import (
+        get_shelf as get_shelf,
+    )
+    from modelshelf._shelf import (
+        set_shelf as set_shelf,
+    )
+    from modelshelf.client import (
+        Client as Client,
+    )
+    from modelshelf.client import (
+        MlflowClient as MlflowClient,
+    )
     from modelshelf.runs import (
-        active_run,
-        create_experiment,
-        delete_tag,
-        end_run,
-        get_artifact_uri,
-        get_experiment,
-        get_experiment_by_name,
-        get_registry_uri,
-        get_run,
-        get_tracking_uri,
-        last_active_run,
-        log_artifact,
-        log_artifacts,
-        log_dict,
-        log_metric,
-        log_metrics,
-        log_param,
-        log_params,
-        log_text,
-        search_runs,
-        set_experiment,
-        set_registry_uri,
-        set_tag,
-        set_tags,
-        set_tracking_uri,
-        start_run,
+        active_run as active_run,
+    )
+    from modelshelf.runs import (
+        create_experiment as create_experiment,
+    )
+    from modelshelf.runs import (
+        delete_tag as delete_tag,
+    )
+    from modelshelf.runs import (
+        end_run as end_run,
+    )
+    from modelshelf.runs import (
+        get_artifact_uri as get_artifact_uri,
+    )
+    from modelshelf.runs import (
+        get_experiment as get_experiment,
+    )
+    from modelshelf.runs import (
+        get_experiment_by_name as get_experiment_by_name,
+    )
+    from modelshelf.runs import (
+        get_registry_uri as get_registry_uri,
+    )
+    from modelshelf.runs import (
+        get_run as get_run,
+    )
+    from modelshelf.runs import (
+        get_tracking_uri as get_tracking_uri,
+    )
+    from modelshelf.runs import (
+        last_active_run as last_active_run,
+    )
+    from modelshelf.runs import (
+        log_artifact as log_artifact,
+    )
+    from modelshelf.runs import (
+        log_artifacts as log_artifacts,
+    )
+    from modelshelf.runs import (
+        log_dict as log_dict,
+    )
+    from modelshelf.runs import (
+        log_metric as log_metric,
+    )
+    from modelshelf.runs import (
+        log_metrics as log_metrics,
+    )
+    from modelshelf.runs import (
+        log_param as log_param,
+    )
+    from modelshelf.runs import (
+        log_params as log_params,
+    )
+    from modelshelf.runs import (
+        log_text as log_text,
+    )
+    from modelshelf.runs import (
+        search_runs as search_runs,
+    )
+    from modelshelf.runs import (
+        set_experiment as set_experiment,
+    )
+    from modelshelf.runs import (
+        set_registry_uri as set_registry_uri,
+    )
+    from modelshelf.runs import (
+        set_tag as set_tag,
+    )
+    from modelshelf.runs import (
+        set_tags as set_tags,
+    )
+    from modelshelf.runs import (
+        set_tracking_uri as set_tracking_uri,
+    )
+    from modelshelf.runs import (
+        start_run as start_run,
     )

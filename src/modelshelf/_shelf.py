@@ -20,8 +20,9 @@ class Shelf:
     """Everything under one shelf URL: its :class:`Storage` and its :class:`BlobStore`.
 
     Args:
-        url: local path, ``file://``, ``memory://``, ``s3://``, ``gs://``, ``az://`` …;
-            default: the current shelf URL (``MODELSHELF_URI`` or ``./shelf``).
+        url: local path, ``file://``, ``memory://``, ``s3://``, ``gs://``, ``az://`` …, or an
+            opened :class:`Storage`; default: the current shelf URL (``MODELSHELF_URI`` or
+            ``./shelf``).
         cache_dir: the local verified cache (default ``MODELSHELF_CACHE_DIR`` or
             ``~/.cache/modelshelf``).
         **storage_options: passed to fsspec unchanged.
@@ -29,14 +30,17 @@ class Shelf:
 
     def __init__(
         self,
-        url: str | None = None,
+        url: str | Storage | None = None,
         *,
         cache_dir: str | None = None,
         **storage_options: Any,
     ) -> None:
-        self.url = str(url) if url is not None else _settings.shelf_uri()
+        if isinstance(url, Storage):  # an already opened (or wrapped) storage
+            self.url, self.storage = url.url, url
+        else:
+            self.url = str(url) if url is not None else _settings.shelf_uri()
+            self.storage = open_storage(self.url, **storage_options)
         self.storage_options = dict(storage_options)
-        self.storage: Storage = open_storage(self.url, **storage_options)
         self.blobs = BlobStore(self.storage, cache=LocalCache(cache_dir) if cache_dir else None)
 
     def __repr__(self) -> str:

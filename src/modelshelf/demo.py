@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
 def _describe(change: object) -> str:
     import datetime as dt
 
-    when = dt.datetime.fromtimestamp(change.timestamp / 1000, tz=dt.timezone.utc)  # type: ignore[attr-defined]
+    when = dt.datetime.fromtimestamp(change.timestamp / 1000, tz=dt.UTC)  # type: ignore[attr-defined]
     what = " ".join(
         str(part)
         for part in (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +27,7 @@ from modelshelf.storage import Storage
 __all__ = ["BlobStore", "PutStats", "VerifyProblem", "VerifyReport"]
 
 _T = TypeVar("_T")
+_R = TypeVar("_R")
 _SMALL = 1 << 20  # below this a file is read whole: hashing and copying in one buffer
 # Up to this size a blob goes to an object store as one conditional create, without a HEAD
 # first: resending a few MiB that turn out to exist costs less than a round trip per blob.
@@ -427,7 +428,7 @@ class BlobStore:
         with Progress(total=total, desc="download", unit="B") as bar, self.cache.state.deferred():
             if self.storage.capabilities.local_paths:
                 for d, path in zip(missing, self._map(self._fetch_local, missing)):
-                    found[d] = path  # type: ignore[assignment]
+                    found[d] = path
                     bar.update(sizes[d])
                 return found
             for batch in _batches(missing, lambda d: sizes[d]):
@@ -546,12 +547,12 @@ class BlobStore:
         return report
 
     # ---------------------------------------------------------------------------- helpers
-    def _map(self, fn: object, items: Sequence[_T]) -> list[object]:
+    def _map(self, fn: Callable[[_T], _R], items: Sequence[_T]) -> list[_R]:
         if len(items) <= 1:
-            return [fn(item) for item in items]  # type: ignore[operator]
+            return [fn(item) for item in items]
         workers = min(len(items), self.concurrency, (os.cpu_count() or 2) * 4)
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            return list(pool.map(fn, items))  # type: ignore[arg-type]
+            return list(pool.map(fn, items))
 
 
 def _batches(items: Sequence[_T], size_of: object) -> list[list[_T]]:

@@ -117,7 +117,10 @@ def log_model(
         except ModelExistsError:
             pass
         mv = client.create_model_version(
-            registered_model_name, f"runs:/{run_id}/{path}", run_id=run_id, tags=tags
+            registered_model_name,
+            f"runs:/{run_id}/{path}",
+            run_id=run_id,
+            tags=dict(tags) if tags else None,
         )
         version = int(mv.version)
     return ModelInfo(
