@@ -51,6 +51,7 @@ def test_sklearn_log_register_load(on_shelf: Any, data: Any) -> None:
     client = mlflow.MlflowClient()
     version = client.get_model_version("lr", 1)
     assert version.digest == info.digest and version.run_id == run.info.run_id
+    assert version.model_id == info.model_id
     [logged] = client.list_logged_models(run.info.run_id)
     assert (logged.artifact_path, logged.digest) == ("model", info.digest)
 

@@ -9,8 +9,9 @@ Layout (documented in docs/concepts.md)::
     <cache>/named/<shelf-hash>/...          immutable named files (registry checkpoints)
 
 A blob enters the cache only after its bytes hashed to its digest. A cached blob is trusted again
-only while its (device, inode, size, mtime) match the memo; otherwise it is re-hashed, and
-dropped if it no longer matches.
+only while its (device, inode, size, mtime) match the memo (its ctime changes whenever it is
+hard-linked into a folder, so it is not compared); otherwise it is re-hashed, and dropped if it
+no longer matches.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ class LocalCache:
             st = os.stat(path)
         except FileNotFoundError:
             return None
-        if self.state.get(st) == digest:
+        if self.state.get(st, check_ctime=False) == digest:
             return path
         actual, _ = hash_file(str(path))
         if actual == digest:
@@ -69,7 +70,7 @@ class LocalCache:
                 present.append((digest, path, os.stat(path)))
             except FileNotFoundError:
                 continue
-        memo = self.state.get_many(st for _, _, st in present)
+        memo = self.state.get_many((st for _, _, st in present), check_ctime=False)
         for (digest, path, _st), known in zip(present, memo):
             if known == digest:
                 found[digest] = path

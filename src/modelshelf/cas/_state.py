@@ -1,8 +1,12 @@
-"""A local hash cache keyed by (device, inode, size, mtime_ns), as DVC's state does.
+"""A local hash memo keyed by (device, inode, size, mtime_ns, ctime_ns).
 
 Unchanged files are not re-hashed when they are logged again, and verified cache entries are
-not re-hashed when they are read again. Any change to a file changes its mtime or size (or its
-inode, on replace), which misses the cache and forces a re-hash.
+not re-hashed when they are read again. DVC keys its state on (inode, size, mtime) alone, but
+mtimes can be set (``cp -p``, archive extraction, reproducible builds), and a deleted file's
+inode is reused: a new file with the same inode, size and mtime would inherit the old digest.
+The change time (ctime) cannot be set by users and changes on every write, so files being
+*logged* are matched on it too. The cache's own read-only blobs are matched without it: hard
+links into downloaded folders change their ctime, and their mtime is ours.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from modelshelf.cas._digest import Digest
 __all__ = ["HashState"]
 
 _CHUNK = 400  # (dev, ino) pairs per query: well under SQLite's bound-parameter limit
+_Row = tuple[int, int, int, int, int, str]
 
 
 class HashState:
@@ -28,7 +33,7 @@ class HashState:
         self._path = path
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
-        self._pending: list[tuple[int, int, int, int, str]] | None = None
+        self._pending: list[_Row] | None = None
 
     def _connect(self) -> sqlite3.Connection | None:
         if self._conn is not None:
@@ -39,50 +44,57 @@ class HashState:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute(
-                "CREATE TABLE IF NOT EXISTS state (dev INTEGER, ino INTEGER, size INTEGER,"
-                " mtime_ns INTEGER, digest TEXT, PRIMARY KEY (dev, ino))"
+                "CREATE TABLE IF NOT EXISTS files (dev INTEGER, ino INTEGER, size INTEGER,"
+                " mtime_ns INTEGER, ctime_ns INTEGER, digest TEXT, PRIMARY KEY (dev, ino))"
             )
             self._conn = conn
         except sqlite3.Error:
             self._conn = None
         return self._conn
 
-    @staticmethod
-    def _key(st: os.stat_result) -> tuple[int, int, int, int]:
-        return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    def get_many(
+        self, stats: Iterable[os.stat_result], *, check_ctime: bool = True
+    ) -> list[Digest | None]:
+        """Digests memoised for these files (None where unknown or changed), in order.
 
-    def get_many(self, stats: Iterable[os.stat_result]) -> list[Digest | None]:
-        """Digests memoised for these files (None where unknown or changed), in order."""
-        keys = [self._key(st) for st in stats]
+        ``check_ctime=False`` is only for files nobody else writes (the cache's blobs).
+        """
+        stats = list(stats)
         with self._lock:
             conn = self._connect()
             if conn is None:
-                return [None] * len(keys)
-            found: dict[tuple[int, int], tuple[int, int, str]] = {}
+                return [None] * len(stats)
+            found: dict[tuple[int, int], tuple[int, int, int, str]] = {}
             try:
-                for start in range(0, len(keys), _CHUNK):
-                    chunk = keys[start : start + _CHUNK]
+                for start in range(0, len(stats), _CHUNK):
+                    chunk = stats[start : start + _CHUNK]
                     marks = ",".join("(?,?)" for _ in chunk)
-                    params = [v for dev, ino, _, _ in chunk for v in (dev, ino)]
-                    for dev, ino, size, mtime, digest in conn.execute(
-                        "SELECT dev, ino, size, mtime_ns, digest FROM state"
+                    params = [v for st in chunk for v in (st.st_dev, st.st_ino)]
+                    for dev, ino, size, mtime, ctime, digest in conn.execute(
+                        "SELECT dev, ino, size, mtime_ns, ctime_ns, digest FROM files"
                         f" WHERE (dev, ino) IN (VALUES {marks})",
                         params,
                     ):
-                        found[(dev, ino)] = (size, mtime, digest)
+                        found[(dev, ino)] = (size, mtime, ctime, digest)
             except sqlite3.Error:
-                return [None] * len(keys)
+                return [None] * len(stats)
         out: list[Digest | None] = []
-        for dev, ino, size, mtime in keys:
-            row = found.get((dev, ino))
-            out.append(Digest(row[2]) if row and row[:2] == (size, mtime) else None)
+        for st in stats:
+            row = found.get((st.st_dev, st.st_ino))
+            same = row is not None and row[:2] == (st.st_size, st.st_mtime_ns)
+            if same and check_ctime:
+                same = row is not None and row[2] == st.st_ctime_ns
+            out.append(Digest(row[3]) if same and row is not None else None)
         return out
 
-    def get(self, st: os.stat_result) -> Digest | None:
-        return self.get_many([st])[0]
+    def get(self, st: os.stat_result, *, check_ctime: bool = True) -> Digest | None:
+        return self.get_many([st], check_ctime=check_ctime)[0]
 
     def put_many(self, items: Iterable[tuple[os.stat_result, Digest]]) -> None:
-        rows = [(*self._key(st), digest.hex) for st, digest in items]
+        rows = [
+            (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, digest.hex)
+            for st, digest in items
+        ]
         if not rows:
             return
         with self._lock:
@@ -90,6 +102,9 @@ class HashState:
                 self._pending.extend(rows)
                 return
         self._write(rows)
+
+    def put(self, st: os.stat_result, digest: Digest) -> None:
+        self.put_many([(st, digest)])
 
     @contextmanager
     def deferred(self) -> Iterator[None]:
@@ -106,7 +121,7 @@ class HashState:
                     rows, self._pending = self._pending or [], None
                 self._write(rows)
 
-    def _write(self, rows: list[tuple[int, int, int, int, str]]) -> None:
+    def _write(self, rows: list[_Row]) -> None:
         if not rows:
             return
         with self._lock:
@@ -116,12 +131,9 @@ class HashState:
             try:
                 with conn:
                     conn.executemany(
-                        "INSERT OR REPLACE INTO state (dev, ino, size, mtime_ns, digest)"
-                        " VALUES (?, ?, ?, ?, ?)",
+                        "INSERT OR REPLACE INTO files"
+                        " (dev, ino, size, mtime_ns, ctime_ns, digest) VALUES (?, ?, ?, ?, ?, ?)",
                         rows,
                     )
             except sqlite3.Error:
                 pass
-
-    def put(self, st: os.stat_result, digest: Digest) -> None:
-        self.put_many([(st, digest)])

@@ -121,6 +121,7 @@ def log_model(
             f"runs:/{run_id}/{path}",
             run_id=run_id,
             tags=dict(tags) if tags else None,
+            model_id=model_id,
         )
         version = int(mv.version)
     return ModelInfo(
