@@ -41,12 +41,12 @@ from modelshelf.flavors.sklearn import (
 from modelshelf.models._mlmodel import Model
 
 __all__ = [
-    "log_model",
     "FLAVOR_NAME",
     "LOADER_MODULES",
     "SKOPS_TRUSTED_TYPES",
     "get_default_pip_requirements",
     "load_model",
+    "log_model",
     "save_model",
 ]
 

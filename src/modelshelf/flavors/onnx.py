@@ -37,12 +37,12 @@ from modelshelf.flavors._registry import require
 from modelshelf.models._mlmodel import Model
 
 __all__ = [
-    "log_model",
     "DEFAULT_PROVIDERS",
     "FLAVOR_NAME",
     "LOADER_MODULES",
     "get_default_pip_requirements",
     "load_model",
+    "log_model",
     "save_model",
 ]
 

@@ -46,13 +46,13 @@ from modelshelf.flavors._registry import require
 from modelshelf.models._mlmodel import Model
 
 __all__ = [
-    "log_model",
     "FLAVOR_NAME",
     "LOADER_MODULES",
     "SERIALIZATION_FORMAT_PICKLE",
     "SERIALIZATION_FORMAT_PT2",
     "get_default_pip_requirements",
     "load_model",
+    "log_model",
     "save_model",
 ]
 

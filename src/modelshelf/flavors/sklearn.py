@@ -36,7 +36,6 @@ from modelshelf.flavors._registry import require
 from modelshelf.models._mlmodel import PYFUNC_FLAVOR, Model
 
 __all__ = [
-    "log_model",
     "FLAVOR_NAME",
     "LOADER_MODULES",
     "SERIALIZATION_FORMAT_CLOUDPICKLE",
@@ -45,6 +44,7 @@ __all__ = [
     "SUPPORTED_SERIALIZATION_FORMATS",
     "get_default_pip_requirements",
     "load_model",
+    "log_model",
     "save_model",
 ]
 
