@@ -15,6 +15,7 @@ import inspect
 import lzma
 import os
 import warnings
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -63,7 +64,7 @@ class PythonModelContext:
         return f"PythonModelContext(artifacts={self._artifacts!r}, model_config={self._model_config!r})"
 
 
-class PythonModel:
+class PythonModel(ABC):
     """Base class for custom models: override :meth:`predict` (and optionally ``load_context``).
 
     ``predict`` may be written ``predict(self, context, model_input, params=None)`` or
@@ -72,18 +73,14 @@ class PythonModel:
     ``params`` (MLflow's rule). ``params`` is passed only when ``predict`` declares it.
     """
 
-    def load_context(self, context: PythonModelContext) -> None:
+    def load_context(self, context: PythonModelContext) -> None:  # noqa: B027 - optional hook
         """Load artifacts named in ``context.artifacts``; called once when the model loads."""
 
+    @abstractmethod
     def predict(
         self, context: PythonModelContext, model_input: Any, params: dict[str, Any] | None = None
     ) -> Any:
-        """Compute predictions for ``model_input``.
-
-        Raises:
-            NotImplementedError: always, until a subclass overrides it.
-        """
-        raise NotImplementedError(f"{type(self).__name__} must implement predict()")
+        """Compute predictions for ``model_input`` (abstract, as in MLflow)."""
 
     # MLflow's pyfunc wrapper reads this when *MLflow* loads a modelshelf PythonModel; no type
     # hints are interpreted, so MLflow passes inputs through unchanged (as ours does).

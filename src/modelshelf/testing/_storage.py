@@ -79,7 +79,10 @@ class StorageTests:
             return FsspecStorage(
                 other, storage.root, url=storage.url, capabilities=storage.capabilities
             )
-        raise NotImplementedError(f"override reopen() for {type(storage).__name__}")
+        raise TypeError(
+            f"the kit cannot open a second client for {type(storage).__name__}; "
+            "override reopen() in your test class"
+        )
 
     # -- write / read ---------------------------------------------------------------------
     def test_roundtrip_sizes(self, storage: Storage) -> None:
