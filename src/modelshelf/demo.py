@@ -88,7 +88,10 @@ def _describe(change: object) -> str:
         if part
     )
     old, new = change.old, change.new  # type: ignore[attr-defined]
-    moved = "" if old is None and new is None else f" {'' if old is None else old} -> {new}"
+    if old is None and new is None:
+        moved = ""
+    else:
+        moved = f" -> {new}" if old is None else f" {old} -> {new}"
     return f"#{change.seq} {when:%Y-%m-%d %H:%M:%S} {change.actor}: {what}{moved}"  # type: ignore[attr-defined]
 
 
