@@ -254,7 +254,7 @@ class BlobStore:
             digest = hash_bytes(data)
             if self._local_blob_ok(digest, f.size):
                 return digest, False
-            tmp = self._local_temp()
+            tmp = self._local_temp(digest)
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
@@ -279,8 +279,12 @@ class BlobStore:
         finally:
             _unlink(Path(tmp))
 
-    def _local_temp(self) -> str:
-        path = self.storage.local_path(f"objects/tmp/{os.getpid()}-{uuid.uuid4().hex}")
+    def _local_temp(self, digest: Digest | None = None) -> str:
+        # Beside the final blob when its digest is known: a rename within one folder is cheaper
+        # than across folders. Temp names start with ".tmp-", which listings and gc skip.
+        name = f".tmp-{os.getpid()}-{uuid.uuid4().hex}"
+        key = f"{digest.key.rsplit('/', 1)[0]}/{name}" if digest else f"objects/tmp/{name}"
+        path = self.storage.local_path(key)
         assert path is not None
         self._ensure_dir(os.path.dirname(path))
         return path
