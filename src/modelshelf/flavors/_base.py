@@ -32,6 +32,7 @@ from modelshelf.errors import (
 from modelshelf.models._mlmodel import MLMODEL_FILE_NAME, PYFUNC_FLAVOR, Model
 
 __all__ = [
+    "open_flavor",
     "PathLike",
     "Requirements",
     "add_code_to_sys_path",
@@ -313,6 +314,20 @@ def flavor_conf(root: Path, flavor: str) -> tuple[Model, dict[str, Any]]:
             f"load it with the loader of one of those."
         )
     return meta, dict(conf)
+
+
+def open_flavor(model_uri: PathLike, flavor: str) -> tuple[Path, dict[str, Any]]:
+    """What every flavor's ``load_model`` starts with: the local model folder for ``model_uri``,
+    its ``flavor`` block, and its ``code/`` put on ``sys.path``.
+
+    Raises:
+        NotFoundError: nothing at ``model_uri``.
+        MalformedMetadataError: the model has no ``flavor`` block.
+    """
+    root = local_model_dir(model_uri)
+    _meta, conf = flavor_conf(root, flavor)
+    add_code_to_sys_path(root, conf)
+    return root, conf
 
 
 def add_code_to_sys_path(root: Path, conf: dict[str, Any]) -> None:

@@ -16,13 +16,12 @@ from typing import Any
 from modelshelf.flavors._base import (
     PathLike,
     Requirements,
-    add_code_to_sys_path,
     add_pyfunc_flavor,
     copy_code_paths,
     copy_extra_files,
     flavor_conf,
     fully_qualified_class_name,
-    local_model_dir,
+    open_flavor,
     pinned,
     save_example_and_signature,
     staged_model_dir,
@@ -208,9 +207,7 @@ def load_model(model_uri: PathLike) -> Any:
         MissingDependencyError: lightgbm (or skops) is not installed.
         InvalidURIError: a URI scheme this layer cannot resolve.
     """
-    root = local_model_dir(model_uri)
-    _meta, conf = flavor_conf(root, FLAVOR_NAME)
-    add_code_to_sys_path(root, conf)
+    root, conf = open_flavor(model_uri, FLAVOR_NAME)
     return _load_from_dir(root, conf)
 
 

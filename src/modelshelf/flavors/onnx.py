@@ -22,12 +22,11 @@ from modelshelf.errors import InvalidInputError, ModelLoadWarning
 from modelshelf.flavors._base import (
     PathLike,
     Requirements,
-    add_code_to_sys_path,
     add_pyfunc_flavor,
     copy_code_paths,
     copy_extra_files,
     flavor_conf,
-    local_model_dir,
+    open_flavor,
     pinned,
     save_example_and_signature,
     staged_model_dir,
@@ -182,9 +181,7 @@ def load_model(model_uri: PathLike) -> Any:
         MissingDependencyError: onnx is not installed.
         InvalidURIError: a URI scheme this layer cannot resolve.
     """
-    root = local_model_dir(model_uri)
-    _meta, conf = flavor_conf(root, FLAVOR_NAME)
-    add_code_to_sys_path(root, conf)
+    root, conf = open_flavor(model_uri, FLAVOR_NAME)
     onnx = require("onnx", FLAVOR_NAME)
     file = str(root / str(conf.get("data") or DATA_FILE))
     onnx.checker.check_model(file)

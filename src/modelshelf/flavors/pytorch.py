@@ -31,12 +31,10 @@ from modelshelf.flavors import _torch_pickle
 from modelshelf.flavors._base import (
     PathLike,
     Requirements,
-    add_code_to_sys_path,
     add_pyfunc_flavor,
     copy_code_paths,
     copy_extra_files,
-    flavor_conf,
-    local_model_dir,
+    open_flavor,
     pinned,
     save_example_and_signature,
     staged_model_dir,
@@ -329,9 +327,7 @@ def load_model(model_uri: PathLike, **kwargs: Any) -> Any:
         MissingDependencyError: torch (or the recorded pickle module) is not installed.
         InvalidURIError: a URI scheme this layer cannot resolve.
     """
-    root = local_model_dir(model_uri)
-    _meta, conf = flavor_conf(root, FLAVOR_NAME)
-    add_code_to_sys_path(root, conf)
+    root, conf = open_flavor(model_uri, FLAVOR_NAME)
     return _load_from_data_dir(root / str(conf.get("model_data") or DATA_DIR), **kwargs)
 
 

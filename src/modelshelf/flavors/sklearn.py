@@ -21,12 +21,10 @@ from modelshelf.errors import InvalidInputError, MalformedMetadataError, Modelsh
 from modelshelf.flavors._base import (
     PathLike,
     Requirements,
-    add_code_to_sys_path,
     add_pyfunc_flavor,
     copy_code_paths,
     copy_extra_files,
-    flavor_conf,
-    local_model_dir,
+    open_flavor,
     pinned,
     save_example_and_signature,
     staged_model_dir,
@@ -269,9 +267,7 @@ def load_model(model_uri: PathLike) -> Any:
         MissingDependencyError: scikit-learn / skops are not installed.
         InvalidURIError: a URI scheme this layer cannot resolve.
     """
-    root = local_model_dir(model_uri)
-    _meta, conf = flavor_conf(root, FLAVOR_NAME)
-    add_code_to_sys_path(root, conf)
+    root, conf = open_flavor(model_uri, FLAVOR_NAME)
     require("sklearn", FLAVOR_NAME)
     return load_estimator(
         root / str(conf["pickled_model"]),

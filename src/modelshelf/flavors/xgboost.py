@@ -20,14 +20,13 @@ from modelshelf.errors import InvalidInputError, ParamsIgnoredWarning
 from modelshelf.flavors._base import (
     PathLike,
     Requirements,
-    add_code_to_sys_path,
     add_pyfunc_flavor,
     class_from_string,
     copy_code_paths,
     copy_extra_files,
     flavor_conf,
     fully_qualified_class_name,
-    local_model_dir,
+    open_flavor,
     pinned,
     save_example_and_signature,
     staged_model_dir,
@@ -161,9 +160,7 @@ def load_model(model_uri: PathLike) -> Any:
         MissingDependencyError: xgboost is not installed.
         InvalidURIError: a URI scheme this layer cannot resolve.
     """
-    root = local_model_dir(model_uri)
-    _meta, conf = flavor_conf(root, FLAVOR_NAME)
-    add_code_to_sys_path(root, conf)
+    root, conf = open_flavor(model_uri, FLAVOR_NAME)
     return _load_from_dir(root, conf)
 
 
