@@ -20,7 +20,6 @@ from modelshelf._shelf import Shelf
 from modelshelf.client import Client
 from modelshelf.pyfunc import PythonModel, save_model
 
-
 MIN_ROUNDS = 6
 
 
