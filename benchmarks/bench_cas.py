@@ -66,8 +66,16 @@ def timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def run_backend(name: str, url_base: str, options: dict, raw_fs: object, raw_root: str,
-                work: Path, quick: bool, repeat: int) -> list[list[str]]:
+def run_backend(
+    name: str,
+    url_base: str,
+    options: dict,
+    raw_fs: object,
+    raw_root: str,
+    work: Path,
+    quick: bool,
+    repeat: int,
+) -> list[list[str]]:
     rows = []
     for label, sizes in workloads(quick).items():
         src = work / f"src-{uuid.uuid4().hex[:6]}"
@@ -113,14 +121,24 @@ def run_backend(name: str, url_base: str, options: dict, raw_fs: object, raw_roo
             shutil.rmtree(work / f"cache2-{tag}", ignore_errors=True)
         m = statistics.median
         ceil_put, ceil_get = max(m(raw_put), m(hashing)), max(m(raw_get), m(hashing))
-        rows.append([
-            name, label, f"{total / MiB:.0f}", f"{m(hashing):.3f}",
-            f"{m(raw_put):.3f}", f"{m(put):.3f}", f"{m(raw_put) / m(put):.2f}",
-            f"{ceil_put / m(put):.2f}",
-            f"{m(raw_get):.3f}", f"{m(get):.3f}", f"{m(raw_get) / m(get):.2f}",
-            f"{ceil_get / m(get):.2f}",
-            f"{m(reput):.3f}", f"{100 * m(reput) / m(put):.1f}%",
-        ])
+        rows.append(
+            [
+                name,
+                label,
+                f"{total / MiB:.0f}",
+                f"{m(hashing):.3f}",
+                f"{m(raw_put):.3f}",
+                f"{m(put):.3f}",
+                f"{m(raw_put) / m(put):.2f}",
+                f"{ceil_put / m(put):.2f}",
+                f"{m(raw_get):.3f}",
+                f"{m(get):.3f}",
+                f"{m(raw_get) / m(get):.2f}",
+                f"{ceil_get / m(get):.2f}",
+                f"{m(reput):.3f}",
+                f"{100 * m(reput) / m(put):.1f}%",
+            ]
+        )
         shutil.rmtree(src)
     return rows
 
@@ -140,20 +158,42 @@ def main() -> None:
         if "local" in backends:
             import fsspec
 
-            rows += run_backend("local", str(work / "local"), {}, fsspec.filesystem("file"),
-                                str(work / "rawlocal"), work, args.quick, args.repeat)
+            rows += run_backend(
+                "local",
+                str(work / "local"),
+                {},
+                fsspec.filesystem("file"),
+                str(work / "rawlocal"),
+                work,
+                args.quick,
+                args.repeat,
+            )
         if "moto" in backends:
             import s3fs
 
             with moto_server() as (endpoint, options):
                 raw = s3fs.S3FileSystem(**options)
                 raw.mkdir("bench")
-                rows += run_backend("moto", "s3://bench", options, raw, "bench", work,
-                                    args.quick, args.repeat)
+                rows += run_backend(
+                    "moto", "s3://bench", options, raw, "bench", work, args.quick, args.repeat
+                )
     print_table(
-        ["backend", "workload", "MiB", "sha256 s", "raw put s", "put_tree s", "vs raw",
-         "vs ceiling", "raw get s", "get_tree s", "vs raw", "vs ceiling", "re-put s",
-         "re-put / put"],
+        [
+            "backend",
+            "workload",
+            "MiB",
+            "sha256 s",
+            "raw put s",
+            "put_tree s",
+            "vs raw",
+            "vs ceiling",
+            "raw get s",
+            "get_tree s",
+            "vs raw",
+            "vs ceiling",
+            "re-put s",
+            "re-put / put",
+        ],
         rows,
     )
 

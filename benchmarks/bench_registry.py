@@ -77,8 +77,16 @@ def _bulk(client: Any, name: str, digest: str, count: int) -> None:
 
         def plan(state: Any, n: int = n) -> list[dict[str, Any]]:
             first = state.model(name).next_version
-            return [{"op": "create_version", "name": name, "version": first + i,
-                     "digest": digest, "source": "bench"} for i in range(n)]
+            return [
+                {
+                    "op": "create_version",
+                    "name": name,
+                    "version": first + i,
+                    "digest": digest,
+                    "source": "bench",
+                }
+                for i in range(n)
+            ]
 
         client._reg_commit(plan)
         done += n
@@ -134,7 +142,9 @@ def _probe_mlflow(uri: str) -> dict[str, float]:
     return {"import": t1 - t0, "first": time.perf_counter() - t1}
 
 
-def cold(kind: str, target: str, options: dict[str, Any], *, cache: str | None) -> list[dict[str, float]]:
+def cold(
+    kind: str, target: str, options: dict[str, Any], *, cache: str | None
+) -> list[dict[str, float]]:
     """Run the first alias resolution in ``COLD_N`` fresh processes."""
     out = []
     for _ in range(COLD_N):
@@ -148,7 +158,10 @@ def cold(kind: str, target: str, options: dict[str, Any], *, cache: str | None) 
         try:
             proc = subprocess.run(
                 [sys.executable, __file__, "--probe", kind, target, json.dumps(options)],
-                env=env, capture_output=True, text=True, check=True,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
             )
         finally:
             if scratch:
@@ -235,7 +248,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.probe:
         kind, target, options = args.probe
-        result = _probe_ours(target, json.loads(options)) if kind == "ours" else _probe_mlflow(target)
+        result = (
+            _probe_ours(target, json.loads(options)) if kind == "ours" else _probe_mlflow(target)
+        )
         print(json.dumps(result))
         return
 
@@ -282,8 +297,14 @@ def main() -> None:
         first = [c["first"] for c in cold_empty]
         ml_first = [c["first"] for c in ml_cold] if ml_cold else None
         rows.append((f"alias, {size:,} versions, cold, empty cache", "median", first, ml_first))
-        rows.append((f"alias, {size:,} versions, cold, cached checkpoint", "median",
-                     [c["first"] for c in cold_cached], ml_first))
+        rows.append(
+            (
+                f"alias, {size:,} versions, cold, cached checkpoint",
+                "median",
+                [c["first"] for c in cold_cached],
+                ml_first,
+            )
+        )
         if size == sizes[0]:
             imports = [c["import"] for c in cold_empty]
             ml_imports = [c["import"] for c in ml_cold] if ml_cold else None
@@ -295,13 +316,15 @@ def main() -> None:
     for label, kind, ours, theirs in rows:
         if kind == "p50/p95":
             a = f"{_ms(_pct(ours, 0.5)).strip()} / {_ms(_pct(ours, 0.95)).strip()}"
-            b = (f"{_ms(_pct(theirs, 0.5)).strip()} / {_ms(_pct(theirs, 0.95)).strip()}"
-                 if theirs else "-")
+            b = (
+                f"{_ms(_pct(theirs, 0.5)).strip()} / {_ms(_pct(theirs, 0.95)).strip()}"
+                if theirs
+                else "-"
+            )
         else:
             a = _ms(statistics.median(ours)).strip()
             b = _ms(statistics.median(theirs)).strip() if theirs else "-"
-        ratio = (f"{statistics.median(ours) / statistics.median(theirs):.2f}x"
-                 if theirs else "-")
+        ratio = f"{statistics.median(ours) / statistics.median(theirs):.2f}x" if theirs else "-"
         print(f"| {label:<46} | {a:>17} | {b:>17} | {ratio:>5} |")
     print("\nratio = modelshelf / MLflow (below 1 means modelshelf is faster)")
     shutil.rmtree(work, ignore_errors=True)

@@ -132,12 +132,13 @@ class Side:
         self.options = options
         tag = uuid.uuid4().hex[:6]
         # modelshelf
-        self.shelf_url = (f"s3://bench/shelf-{tag}" if endpoint else str(work / "shelf"))
+        self.shelf_url = f"s3://bench/shelf-{tag}" if endpoint else str(work / "shelf")
         # MLflow: sqlite tracking + registry; artifacts local or on the same moto
         self.db = work / "mlflow.db"
         self.tracking = f"sqlite:///{self.db}"
-        self.artifact_root = (f"s3://bench/mlflow-{tag}" if endpoint
-                              else (work / "mlflow-artifacts").as_uri())
+        self.artifact_root = (
+            f"s3://bench/mlflow-{tag}" if endpoint else (work / "mlflow-artifacts").as_uri()
+        )
 
     # environment for child processes
     def env(self, cache: str | None = None) -> dict[str, str]:
@@ -155,8 +156,9 @@ class Side:
     def ms_shelf(self, cache: str) -> Any:
         import modelshelf
 
-        return modelshelf.set_shelf(modelshelf.Shelf(self.shelf_url, cache_dir=cache,
-                                                     **self.options))
+        return modelshelf.set_shelf(
+            modelshelf.Shelf(self.shelf_url, cache_dir=cache, **self.options)
+        )
 
     # ---------------------------------------------------------------- MLflow
     def ml_experiment(self, name: str) -> str:
@@ -195,8 +197,17 @@ def bench_folders(side: Side, trees: dict[str, tuple[int, int]], out: list[Row])
         _one_folder(side, i, label, count, size, exp, tiny_ms, tiny_ml, out)
 
 
-def _one_folder(side: Side, i: int, label: str, count: int, size: int, exp: str,
-                tiny_ms: Any, tiny_ml: Any, out: list[Row]) -> None:
+def _one_folder(
+    side: Side,
+    i: int,
+    label: str,
+    count: int,
+    size: int,
+    exp: str,
+    tiny_ms: Any,
+    tiny_ml: Any,
+    out: list[Row],
+) -> None:
     import mlflow
 
     import modelshelf
@@ -221,8 +232,12 @@ def _one_folder(side: Side, i: int, label: str, count: int, size: int, exp: str,
     def ms_log() -> Any:
         with modelshelf.start_run():
             return modelshelf.pyfunc.log_model(
-                name="model", python_model=tiny_ms, artifacts={"weights": str(tree)},
-                pip_requirements=PIP, registered_model_name=name)
+                name="model",
+                python_model=tiny_ms,
+                artifacts={"weights": str(tree)},
+                pip_requirements=PIP,
+                registered_model_name=name,
+            )
 
     t_ms1, info1 = timed(ms_log)
     up1 = seen[0].bytes_uploaded
@@ -234,17 +249,34 @@ def _one_folder(side: Side, i: int, label: str, count: int, size: int, exp: str,
     def ml_log() -> Any:
         with mlflow.start_run(experiment_id=exp):
             return mlflow.pyfunc.log_model(
-                name="model", python_model=tiny_ml, artifacts={"weights": str(tree)},
-                pip_requirements=PIP, registered_model_name=name)
+                name="model",
+                python_model=tiny_ml,
+                artifacts={"weights": str(tree)},
+                pip_requirements=PIP,
+                registered_model_name=name,
+            )
 
     t_ml1, _ = timed(ml_log)
     t_ml2, mi2 = timed(ml_log)
     assert int(mi2.registered_model_version) == 2
-    out.append(Row(f"log model folder {label}", side.backend, t_ms1, t_ml1,
-                   f"{up1 / MiB:.0f} MiB uploaded by modelshelf"))
-    out.append(Row(f"re-log unchanged {label} (version 2)", side.backend, t_ms2, t_ml2,
-                   f"modelshelf: {last.bytes_uploaded} B uploaded, "
-                   f"{last.hashed_files} files re-hashed"))
+    out.append(
+        Row(
+            f"log model folder {label}",
+            side.backend,
+            t_ms1,
+            t_ml1,
+            f"{up1 / MiB:.0f} MiB uploaded by modelshelf",
+        )
+    )
+    out.append(
+        Row(
+            f"re-log unchanged {label} (version 2)",
+            side.backend,
+            t_ms2,
+            t_ml2,
+            f"modelshelf: {last.bytes_uploaded} B uploaded, {last.hashed_files} files re-hashed",
+        )
+    )
     print_row(out[-2])
     print_row(out[-1])
     shutil.rmtree(tree.parent, ignore_errors=True)
@@ -282,17 +314,28 @@ def bench_registry(side: Side, repeat: int, out: list[Row]) -> None:
 
     def plan(state: Any) -> list[dict[str, Any]]:
         first = state.model("reg").next_version
-        return [{"op": "create_version", "name": "reg", "version": first + i,
-                 "digest": digest, "source": "bench"} for i in range(bulk)]
+        return [
+            {
+                "op": "create_version",
+                "name": "reg",
+                "version": first + i,
+                "digest": digest,
+                "source": "bench",
+            }
+            for i in range(bulk)
+        ]
 
     client._reg_commit(plan)
     client._reg_write_checkpoint()
-    creates = [timed(lambda: client.create_model_version("reg", digest))[0]
-               for _ in range(API_CREATES)]
+    creates = [
+        timed(lambda: client.create_model_version("reg", digest))[0] for _ in range(API_CREATES)
+    ]
     t_alias, _ = timed(lambda: client.set_registered_model_alias("reg", "champion", 1000))
     client.get_model_version_by_alias("reg", "champion")
-    warm_alias = [timed(lambda: client.get_model_version_by_alias("reg", "champion"))[0]
-                  for _ in range(warm_n)]
+    warm_alias = [
+        timed(lambda: client.get_model_version_by_alias("reg", "champion"))[0]
+        for _ in range(warm_n)
+    ]
     warm_latest = [timed(lambda: client.get_latest_versions("reg"))[0] for _ in range(warm_n)]
     assert client.get_model_version_by_alias("reg", "champion").version in (1000, "1000")
 
@@ -310,38 +353,67 @@ def bench_registry(side: Side, repeat: int, out: list[Row]) -> None:
         clone = list(row)
         clone[at] = v
         clones.append(clone)
-    con.executemany(f"INSERT INTO model_versions ({','.join(cols)}) "
-                    f"VALUES ({','.join('?' * len(cols))})", clones)
+    con.executemany(
+        f"INSERT INTO model_versions ({','.join(cols)}) VALUES ({','.join('?' * len(cols))})",
+        clones,
+    )
     con.commit()
     con.close()
-    ml_creates = [timed(lambda: ml.create_model_version("reg", str(model)))[0]
-                  for _ in range(API_CREATES)]
+    ml_creates = [
+        timed(lambda: ml.create_model_version("reg", str(model)))[0] for _ in range(API_CREATES)
+    ]
     ml_t_alias, _ = timed(lambda: ml.set_registered_model_alias("reg", "champion", 1000))
     ml.get_model_version_by_alias("reg", "champion")
-    ml_warm_alias = [timed(lambda: ml.get_model_version_by_alias("reg", "champion"))[0]
-                     for _ in range(warm_n)]
+    ml_warm_alias = [
+        timed(lambda: ml.get_model_version_by_alias("reg", "champion"))[0] for _ in range(warm_n)
+    ]
     ml_warm_latest = [timed(lambda: ml.get_latest_versions("reg"))[0] for _ in range(warm_n)]
     assert str(ml.get_model_version_by_alias("reg", "champion").version) == "1000"
 
-    cold_ms = [child(side, "resolve", {"lib": "modelshelf"}, fresh_cache=True)
-               for _ in range(repeat)]
+    cold_ms = [
+        child(side, "resolve", {"lib": "modelshelf"}, fresh_cache=True) for _ in range(repeat)
+    ]
     cold_ml = [child(side, "resolve", {"lib": "mlflow"}) for _ in range(repeat)]
     ml_where = "" if side.endpoint is None else " (MLflow: local sqlite)"
     rows = [
-        Row(f"create_model_version, p50 (registry of ~1,000){ml_where}", side.backend,
-            _p50(creates), _p50(ml_creates), unit="ms"),
-        Row(f"set_registered_model_alias{ml_where}", side.backend, t_alias, ml_t_alias,
-            unit="ms"),
-        Row(f"resolve name@alias, warm p50, 1,000 versions{ml_where}", side.backend,
-            _p50(warm_alias), _p50(ml_warm_alias), unit="ms"),
-        Row(f"get_latest_versions, warm p50, 1,000 versions{ml_where}", side.backend,
-            _p50(warm_latest), _p50(ml_warm_latest), unit="ms"),
-        Row(f"resolve name@alias, cold process: client + first call{ml_where}", side.backend,
-            _p50([c["alias"] for c in cold_ms]), _p50([c["alias"] for c in cold_ml]),
-            "imports excluded; modelshelf with an empty cache", unit="ms"),
-        Row(f"latest, cold process: client + first get_latest_versions{ml_where}", side.backend,
-            _p50([c["latest"] for c in cold_ms]), _p50([c["latest"] for c in cold_ml]),
-            "imports excluded; after the alias call", unit="ms"),
+        Row(
+            f"create_model_version, p50 (registry of ~1,000){ml_where}",
+            side.backend,
+            _p50(creates),
+            _p50(ml_creates),
+            unit="ms",
+        ),
+        Row(f"set_registered_model_alias{ml_where}", side.backend, t_alias, ml_t_alias, unit="ms"),
+        Row(
+            f"resolve name@alias, warm p50, 1,000 versions{ml_where}",
+            side.backend,
+            _p50(warm_alias),
+            _p50(ml_warm_alias),
+            unit="ms",
+        ),
+        Row(
+            f"get_latest_versions, warm p50, 1,000 versions{ml_where}",
+            side.backend,
+            _p50(warm_latest),
+            _p50(ml_warm_latest),
+            unit="ms",
+        ),
+        Row(
+            f"resolve name@alias, cold process: client + first call{ml_where}",
+            side.backend,
+            _p50([c["alias"] for c in cold_ms]),
+            _p50([c["alias"] for c in cold_ml]),
+            "imports excluded; modelshelf with an empty cache",
+            unit="ms",
+        ),
+        Row(
+            f"latest, cold process: client + first get_latest_versions{ml_where}",
+            side.backend,
+            _p50([c["latest"] for c in cold_ms]),
+            _p50([c["latest"] for c in cold_ml]),
+            "imports excluded; after the alias call",
+            unit="ms",
+        ),
     ]
     for r in rows:
         out.append(r)
@@ -380,24 +452,28 @@ def bench_load(side: Side, repeat: int, out: list[Row]) -> None:
     with modelshelf.start_run():
         info = modelshelf.sklearn.log_model(model, name="model", registered_model_name="clf")
     modelshelf.MlflowClient().set_registered_model_alias(
-        "clf", "champion", info.registered_model_version)
+        "clf", "champion", info.registered_model_version
+    )
     exp = side.ml_experiment("clf")
     with mlflow.start_run(experiment_id=exp):
         mi = mlflow.sklearn.log_model(model, name="model", registered_model_name="clf")
-    mlflow.MlflowClient().set_registered_model_alias("clf", "champion",
-                                                     mi.registered_model_version)
+    mlflow.MlflowClient().set_registered_model_alias("clf", "champion", mi.registered_model_version)
     ours = [child(side, "load", {"lib": "modelshelf"}, fresh_cache=True) for _ in range(repeat)]
     theirs = [child(side, "load", {"lib": "mlflow"}) for _ in range(repeat)]
     assert ours[0]["checksum"] == theirs[0]["checksum"], "predictions differ"
     for label, key, note in [
-        ("cold process: load by alias + predict 10,000 rows, total wall", "wall",
-         "interpreter start + import + load + predict; modelshelf with an empty cache"),
+        (
+            "cold process: load by alias + predict 10,000 rows, total wall",
+            "wall",
+            "interpreter start + import + load + predict; modelshelf with an empty cache",
+        ),
         ("  of which load_model('models:/clf@champion')", "load", "imports excluded"),
         ("  of which import of the library", "import", ""),
         ("  of which predict on 10,000 rows", "predict", ""),
     ]:
-        r = Row(label, side.backend, _p50([o[key] for o in ours]),
-                _p50([t[key] for t in theirs]), note)
+        r = Row(
+            label, side.backend, _p50([o[key] for o in ours]), _p50([t[key] for t in theirs]), note
+        )
         out.append(r)
         print_row(r)
 
@@ -409,12 +485,19 @@ def bench_small(side: Side, repeat: int, out: list[Row]) -> None:
     ours = [child(side, "small", {"lib": "modelshelf"}, fresh_cache=True) for _ in range(repeat)]
     theirs = [child(side, "small", {"lib": "mlflow"}) for _ in range(repeat)]
     for label, key in [
-        ("log + register small sklearn model, inferred requirements (1st call in a process)",
-         "first"),
+        (
+            "log + register small sklearn model, inferred requirements (1st call in a process)",
+            "first",
+        ),
         ("log + register small sklearn model, inferred requirements (2nd call)", "second"),
     ]:
-        r = Row(label, side.backend, _p50([o[key] for o in ours]),
-                _p50([t[key] for t in theirs]), "imports and training excluded")
+        r = Row(
+            label,
+            side.backend,
+            _p50([o[key] for o in ours]),
+            _p50([t[key] for t in theirs]),
+            "imports and training excluded",
+        )
         out.append(r)
         print_row(r)
     reqs = ours[0]["requirements"], theirs[0]["requirements"]
@@ -424,25 +507,31 @@ def bench_small(side: Side, repeat: int, out: list[Row]) -> None:
 def bench_import(repeat: int, out: list[Row]) -> None:
     ours = [child(None, "import", {"lib": "modelshelf"}) for _ in range(repeat + 2)]
     theirs = [child(None, "import", {"lib": "mlflow"}) for _ in range(repeat + 2)]
-    for label, key in [("import in a fresh process", "import"),
-                       ("fresh process: interpreter + import, wall", "wall")]:
-        r = Row(label, "–", _p50([o[key] for o in ours]), _p50([t[key] for t in theirs]),
-                unit="ms")
+    for label, key in [
+        ("import in a fresh process", "import"),
+        ("fresh process: interpreter + import, wall", "wall"),
+    ]:
+        r = Row(label, "–", _p50([o[key] for o in ours]), _p50([t[key] for t in theirs]), unit="ms")
         out.append(r)
         print_row(r)
 
 
 # ------------------------------------------------------------------------------ child processes
-def child(side: Side | None, kind: str, args: dict[str, Any], fresh_cache: bool = False
-          ) -> dict[str, Any]:
+def child(
+    side: Side | None, kind: str, args: dict[str, Any], fresh_cache: bool = False
+) -> dict[str, Any]:
     scratch = tempfile.mkdtemp(prefix="bench-cache-") if fresh_cache else None
     env = side.env(scratch) if side else dict(os.environ)
     if side:
         args = {**args, **side.spec()}
     try:
         start = time.perf_counter()
-        proc = subprocess.run([sys.executable, __file__, "--child", kind, json.dumps(args)],
-                              env=env, capture_output=True, text=True)
+        proc = subprocess.run(
+            [sys.executable, __file__, "--child", kind, json.dumps(args)],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         wall = time.perf_counter() - start
     finally:
         if scratch:
@@ -476,7 +565,9 @@ def run_child(kind: str, args: dict[str, Any]) -> dict[str, Any]:
     if kind == "resolve":
         t1 = time.perf_counter()
         if lib == "mlflow":
-            client = mlflow.MlflowClient(tracking_uri=args["tracking"], registry_uri=args["tracking"])
+            client = mlflow.MlflowClient(
+                tracking_uri=args["tracking"], registry_uri=args["tracking"]
+            )
         else:
             client = modelshelf.MlflowClient(shelf())
         mv = client.get_model_version_by_alias("reg", "champion")
@@ -500,8 +591,12 @@ def run_child(kind: str, args: dict[str, Any]) -> dict[str, Any]:
         t3 = time.perf_counter()
         pred = model.predict(data)
         t4 = time.perf_counter()
-        return {"import": t_import, "load": t2 - t1, "predict": t4 - t3,
-                "checksum": int(np.asarray(pred).sum())}
+        return {
+            "import": t_import,
+            "load": t2 - t1,
+            "predict": t4 - t3,
+            "checksum": int(np.asarray(pred).sum()),
+        }
     if kind == "small":
         from sklearn.datasets import load_iris
         from sklearn.linear_model import LogisticRegression
@@ -517,8 +612,9 @@ def run_child(kind: str, args: dict[str, Any]) -> dict[str, Any]:
             for _ in range(2):
                 t = time.perf_counter()
                 with mlflow.start_run():
-                    info = mlflow.sklearn.log_model(model, name="model",
-                                                    registered_model_name="small")
+                    info = mlflow.sklearn.log_model(
+                        model, name="model", registered_model_name="small"
+                    )
                 times.append(time.perf_counter() - t)
             reqs = mlflow.pyfunc.get_model_dependencies(info.model_uri)
             reqs = Path(reqs).read_text().split()
@@ -527,8 +623,9 @@ def run_child(kind: str, args: dict[str, Any]) -> dict[str, Any]:
             for _ in range(2):
                 t = time.perf_counter()
                 with modelshelf.start_run():
-                    info = modelshelf.sklearn.log_model(model, name="model",
-                                                        registered_model_name="small")
+                    info = modelshelf.sklearn.log_model(
+                        model, name="model", registered_model_name="small"
+                    )
                 times.append(time.perf_counter() - t)
             local = modelshelf.uri.local_model_dir(info.model_uri)
             reqs = (Path(local) / "requirements.txt").read_text().split()
@@ -538,8 +635,11 @@ def run_child(kind: str, args: dict[str, Any]) -> dict[str, Any]:
 
 # ------------------------------------------------------------------------------------ output
 def print_row(r: Row) -> None:
-    print(f"  [{r.backend:5}] {r.workload:<78} modelshelf {fmt(r.ours, r.unit):>10}  "
-          f"MLflow {fmt(r.theirs, r.unit):>10}  speed-up {r.speedup():>7}  {r.note}", flush=True)
+    print(
+        f"  [{r.backend:5}] {r.workload:<78} modelshelf {fmt(r.ours, r.unit):>10}  "
+        f"MLflow {fmt(r.theirs, r.unit):>10}  speed-up {r.speedup():>7}  {r.note}",
+        flush=True,
+    )
 
 
 def print_table(rows: list[Row], header: str) -> None:
@@ -547,18 +647,22 @@ def print_table(rows: list[Row], header: str) -> None:
     print("| workload | backend | modelshelf | MLflow | speed-up (MLflow / modelshelf) | note |")
     print("|---|---|---:|---:|---:|---|")
     for r in rows:
-        print(f"| {r.workload} | {r.backend} | {fmt(r.ours, r.unit)} | {fmt(r.theirs, r.unit)} "
-              f"| {r.speedup()} | {r.note} |")
+        print(
+            f"| {r.workload} | {r.backend} | {fmt(r.ours, r.unit)} | {fmt(r.theirs, r.unit)} "
+            f"| {r.speedup()} | {r.note} |"
+        )
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="smaller folders")
     parser.add_argument("--backends", default="local,moto", help="comma list: local,moto")
     parser.add_argument("--repeat", type=int, default=3, help="fresh processes per cold row")
-    parser.add_argument("--only", default="folders,registry,load,small,import",
-                        help="comma list of workload groups")
+    parser.add_argument(
+        "--only", default="folders,registry,load,small,import", help="comma list of workload groups"
+    )
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -578,8 +682,11 @@ def main() -> int:
     rows: list[Row] = []
     started = time.perf_counter()
     load = os.getloadavg()
-    print(f"{machine()}, MLflow {mlflow.__version__}; load average at start "
-          f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}", flush=True)
+    print(
+        f"{machine()}, MLflow {mlflow.__version__}; load average at start "
+        f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}",
+        flush=True,
+    )
     if "import" in only:
         bench_import(args.repeat, rows)
     for backend in args.backends.split(","):
@@ -591,12 +698,14 @@ def main() -> int:
                 with moto_server() as (endpoint, options):
                     import boto3
 
-                    boto3.client("s3", endpoint_url=endpoint,
-                                 region_name="us-east-1").create_bucket(Bucket="bench")
+                    boto3.client(
+                        "s3", endpoint_url=endpoint, region_name="us-east-1"
+                    ).create_bucket(Bucket="bench")
                     os.environ["MLFLOW_S3_ENDPOINT_URL"] = endpoint
                     try:
-                        groups(Side("moto", work, endpoint, options), only, trees,
-                               args.repeat, rows)
+                        groups(
+                            Side("moto", work, endpoint, options), only, trees, args.repeat, rows
+                        )
                     finally:
                         os.environ.pop("MLFLOW_S3_ENDPOINT_URL", None)
             else:
@@ -604,15 +713,19 @@ def main() -> int:
         finally:
             shutil.rmtree(work, ignore_errors=True)
     load_end = os.getloadavg()
-    print_table(rows, f"{machine()}, MLflow {mlflow.__version__}"
-                      f"{' (--quick)' if args.quick else ''}; load average {load[0]:.1f} at start,"
-                      f" {load_end[0]:.1f} at end; total {time.perf_counter() - started:.0f} s")
+    print_table(
+        rows,
+        f"{machine()}, MLflow {mlflow.__version__}"
+        f"{' (--quick)' if args.quick else ''}; load average {load[0]:.1f} at start,"
+        f" {load_end[0]:.1f} at end; total {time.perf_counter() - started:.0f} s",
+    )
     print("\nspeed-up = MLflow time / modelshelf time (above 1: modelshelf is faster)")
     return 0
 
 
-def groups(side: Side, only: set[str], trees: dict[str, tuple[int, int]], repeat: int,
-           rows: list[Row]) -> None:
+def groups(
+    side: Side, only: set[str], trees: dict[str, tuple[int, int]], repeat: int, rows: list[Row]
+) -> None:
     print(f"-- backend {side.backend}", flush=True)
     if "folders" in only:
         bench_folders(side, trees, rows)

@@ -11,7 +11,9 @@ pytest_plugins = ["tests._servers"]
 
 
 @pytest.fixture(autouse=True)
-def _isolated_settings(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def _isolated_settings(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """No test sees the user's MODELSHELF_* variables or writes to ~/.cache/modelshelf."""
     for name in list(os.environ):
         if name.startswith("MODELSHELF_"):

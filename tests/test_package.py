@@ -12,8 +12,21 @@ import pytest
 
 import modelshelf
 
-HEAVY = ["s3fs", "gcsfs", "adlfs", "boto3", "botocore", "sklearn", "torch", "mlflow", "pandas",
-         "pyarrow", "xgboost", "lightgbm", "onnxruntime"]
+HEAVY = [
+    "s3fs",
+    "gcsfs",
+    "adlfs",
+    "boto3",
+    "botocore",
+    "sklearn",
+    "torch",
+    "mlflow",
+    "pandas",
+    "pyarrow",
+    "xgboost",
+    "lightgbm",
+    "onnxruntime",
+]
 
 
 def test_import_is_cheap_and_imports_no_backend_or_framework() -> None:

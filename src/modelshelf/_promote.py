@@ -92,8 +92,9 @@ def copy_model_version(
             f"{src_uri!r} names a single file; a model version is a folder: pass the URI of "
             "the model's folder"
         )
-    tree = resolved.tree if resolved.tree is not None else src.shelf.blobs.read_tree(
-        resolved.digest)
+    tree = (
+        resolved.tree if resolved.tree is not None else src.shelf.blobs.read_tree(resolved.digest)
+    )
     if dst_shelf is None:
         target = src.shelf
     elif isinstance(dst_shelf, Shelf):
@@ -123,11 +124,17 @@ def copy_model_version(
         provenance["artifact_path"] = resolved.artifact_path
     all_tags = {**user_tags, **{PROVENANCE_PREFIX + k: v for k, v in provenance.items()}}
     if description is None:
-        what = (f"models:/{resolved.name}/{resolved.version}" if resolved.name is not None
-                else str(src_uri))
+        what = (
+            f"models:/{resolved.name}/{resolved.version}"
+            if resolved.name is not None
+            else str(src_uri)
+        )
         description = f"Copied from {what} on {_where(src)} ({resolved.digest})"
     return dst.create_model_version(
-        dst_name, f"sha256:{resolved.digest.hex}", tags=all_tags, description=description,
+        dst_name,
+        f"sha256:{resolved.digest.hex}",
+        tags=all_tags,
+        description=description,
     )
 
 

@@ -37,4 +37,6 @@ def register_model(
     run_id = None
     if model_uri.startswith("runs:/"):
         run_id = model_uri[len("runs:/") :].split("/", 1)[0]
-    return client.create_model_version(name, model_uri, run_id=run_id, tags=dict(tags) if tags else None)
+    return client.create_model_version(
+        name, model_uri, run_id=run_id, tags=dict(tags) if tags else None
+    )

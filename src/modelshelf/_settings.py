@@ -28,7 +28,12 @@ def cache_dir() -> Path:
 
 def progress_enabled() -> bool:
     """``MODELSHELF_PROGRESS=0`` silences progress bars (they also hide when not on a terminal)."""
-    return os.environ.get("MODELSHELF_PROGRESS", "1").strip().lower() not in {"0", "false", "no", "off"}
+    return os.environ.get("MODELSHELF_PROGRESS", "1").strip().lower() not in {
+        "0",
+        "false",
+        "no",
+        "off",
+    }
 
 
 def concurrency() -> int:

@@ -121,8 +121,13 @@ class Client(RunsClient, RegistryClient):
         from modelshelf._promote import copy_model_version
 
         return copy_model_version(
-            self, src_uri, dst_name, dst_shelf, dst_storage_options=dst_storage_options,
-            tags=tags, description=description,
+            self,
+            src_uri,
+            dst_name,
+            dst_shelf,
+            dst_storage_options=dst_storage_options,
+            tags=tags,
+            description=description,
         )
 
 

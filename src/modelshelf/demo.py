@@ -18,7 +18,9 @@ MODEL_NAME = "diabetes-ridge"
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--shelf", default=None, help="shelf URL (default: MODELSHELF_URI or ./shelf)")
+    parser.add_argument(
+        "--shelf", default=None, help="shelf URL (default: MODELSHELF_URI or ./shelf)"
+    )
     args = parser.parse_args(argv)
 
     import numpy as np

@@ -122,9 +122,11 @@ class GcPlan:
         return len(self.blobs)
 
     def __str__(self) -> str:
-        return (f"gc plan for {self.shelf_url}: delete {len(self.blobs)} blob(s), "
-                f"{self.bytes} bytes; keep {self.kept} ({self.young} unreferenced but newer "
-                f"than the {self.grace} grace period)")
+        return (
+            f"gc plan for {self.shelf_url}: delete {len(self.blobs)} blob(s), "
+            f"{self.bytes} bytes; keep {self.kept} ({self.young} unreferenced but newer "
+            f"than the {self.grace} grace period)"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -183,8 +185,9 @@ class GcPlan:
                 f"cannot be followed, e.g. {live.problems[0]}. Run verify() and restore or "
                 "delete what it names, or pass allow_problems=True to collect anyway"
             )
-        still = {c.digest: c for c in find_garbage(opened.blobs, live.digests,
-                                                   cutoff=cutoff).candidates}
+        still = {
+            c.digest: c for c in find_garbage(opened.blobs, live.digests, cutoff=cutoff).candidates
+        }
         todo = [still[d] for d in self.blobs if d in still]
         skipped = tuple(d for d in self.blobs if d not in still)
         done = delete_blobs(opened.blobs, todo)
@@ -193,7 +196,9 @@ class GcPlan:
         if conflicts:
             _log.warning(
                 "gc on %s deleted %d blob(s) that a writer referenced during the sweep, "
-                "e.g. %s; run verify and log those files again", opened.url, len(conflicts),
+                "e.g. %s; run verify and log those files again",
+                opened.url,
+                len(conflicts),
                 conflicts[0],
             )
         return GcResult(
@@ -284,8 +289,9 @@ def _mark(shelf: Shelf, cutoff: float) -> LiveSet:
     for name, digest in list_pins(shelf).items():
         roots.unknown.add(digest)
         roots.why.setdefault(digest, f"pin {name!r}")
-    live = close_over_trees(shelf.blobs, trees=roots.trees, files=roots.files,
-                            unknown=roots.unknown, why=roots.why)
+    live = close_over_trees(
+        shelf.blobs, trees=roots.trees, files=roots.files, unknown=roots.unknown, why=roots.why
+    )
     live.problems[:0] = roots.problems
     return live
 
@@ -352,8 +358,9 @@ def _pin_key(name: str) -> str:
     return f"{PIN_PREFIX}{name}.json"
 
 
-def pin(shelf: str | Shelf | None, digest: Digest | str, name: str, *,
-        replace: bool = False) -> None:
+def pin(
+    shelf: str | Shelf | None, digest: Digest | str, name: str, *, replace: bool = False
+) -> None:
     """Keep blob or tree ``digest`` through garbage collection, under ``name``.
 
     Pinning the same digest under the same name again is a no-op.
@@ -378,8 +385,9 @@ def pin(shelf: str | Shelf | None, digest: Digest | str, name: str, *,
         raise ObjectNotFoundError(
             f"cannot pin {parsed}: it is not on the shelf {opened.url}; store it first"
         )
-    data = json.dumps({"digest": str(parsed), "name": name,
-                       "created": int(time.time() * 1000)}, sort_keys=True).encode()
+    data = json.dumps(
+        {"digest": str(parsed), "name": name, "created": int(time.time() * 1000)}, sort_keys=True
+    ).encode()
     try:
         opened.storage.write(key, data)
         return
@@ -426,5 +434,7 @@ def list_pins(shelf: str | Shelf | None = None) -> dict[str, Digest]:
             doc = json.loads(data)
             out[key[len(PIN_PREFIX) : -len(".json")]] = Digest.parse(doc["digest"])
         except (ValueError, KeyError, TypeError) as exc:
-            raise MalformedMetadataError(f"pin {key!r} on {opened.url} is malformed: {exc}") from exc
+            raise MalformedMetadataError(
+                f"pin {key!r} on {opened.url} is malformed: {exc}"
+            ) from exc
     return dict(sorted(out.items()))

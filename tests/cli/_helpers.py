@@ -32,7 +32,10 @@ class Shelved:
         """``--shelf`` and ``--storage-option`` arguments that name this shelf."""
         out = ["--shelf", self.url]
         for key, value in self.options.items():
-            out += ["--storage-option", f"{key}={json.dumps(value) if not isinstance(value, str) else value}"]
+            out += [
+                "--storage-option",
+                f"{key}={json.dumps(value) if not isinstance(value, str) else value}",
+            ]
         return out
 
 
@@ -83,8 +86,9 @@ class Cli:
     def __call__(self, args: Sequence[str], *, input: str | None = None) -> Result:
         from modelshelf.cli import cli
 
-        return self.runner.invoke(cli, list(args), input=input, prog_name="modelshelf",
-                                  catch_exceptions=False)
+        return self.runner.invoke(
+            cli, list(args), input=input, prog_name="modelshelf", catch_exceptions=False
+        )
 
     def ok(self, args: Sequence[str], *, input: str | None = None) -> Result:
         """Invoke and assert exit code 0."""
@@ -103,5 +107,3 @@ class Cli:
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
         return lines[0]
-
-

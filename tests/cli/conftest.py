@@ -40,8 +40,9 @@ def local(_local_template: Shelved, tmp_path: Path) -> Shelved:
     """A fresh copy of the local template shelf, so a test may change it freely."""
     target = tmp_path / "shelf"
     shutil.copytree(_local_template.url, target)
-    return Shelved(str(target), {}, _local_template.run_id, _local_template.features,
-                   _local_template.expected)
+    return Shelved(
+        str(target), {}, _local_template.run_id, _local_template.features, _local_template.expected
+    )
 
 
 @pytest.fixture(scope="session")
@@ -56,4 +57,3 @@ def s3(moto_endpoint: Any, tmp_path_factory: pytest.TempPathFactory) -> Shelved:
 @pytest.fixture
 def cli() -> Cli:
     return Cli()
-

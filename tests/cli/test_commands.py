@@ -67,7 +67,10 @@ def test_versions_list_show_create_tag_delete(cli: Cli, local: Shelved, tmp_path
     assert "@champion" in declined.stderr  # the prompt names what goes with the version
     assert cli.ok([*base, "delete", MODEL, "1"], input="y\n")
     assert cli.json([*base, "delete", MODEL, "3", "--yes"]) == {
-        "name": MODEL, "version": 3, "deleted": True}
+        "name": MODEL,
+        "version": 3,
+        "deleted": True,
+    }
     assert [v["version"] for v in cli.json([*base, "list", MODEL])] == [2]
     assert "versions list" in cli.fails([*base, "show", MODEL, "1"])
 
@@ -92,8 +95,9 @@ def test_download(cli: Cli, local: Shelved, tmp_path: Path) -> None:
     out = cli.ok(["--shelf", local.url, "download", f"models:/{MODEL}@champion", str(dest)])
     assert Path(out.stdout.strip()) == dest
     assert (dest / "MLmodel").is_file() and (dest / "model.skops").is_file()
-    data = cli.json(["--shelf", local.url, "download", f"models:/{MODEL}/2/MLmodel",
-                     str(tmp_path / "one")])
+    data = cli.json(
+        ["--shelf", local.url, "download", f"models:/{MODEL}/2/MLmodel", str(tmp_path / "one")]
+    )
     assert Path(data["local_path"]).name == "MLmodel"
 
 

@@ -26,7 +26,9 @@ def test_unknown_model_is_one_line(cli: Cli, local: Shelved) -> None:
 def test_bad_uri_is_one_line(cli: Cli, local: Shelved, tmp_path: Path) -> None:
     line = cli.fails(["--shelf", local.url, "download", "models:/x@@", str(tmp_path)])
     assert "models:/x@@" in line
-    assert "sha256:xyz" in cli.fails(["--shelf", local.url, "download", "sha256:xyz", str(tmp_path)])
+    assert "sha256:xyz" in cli.fails(
+        ["--shelf", local.url, "download", "sha256:xyz", str(tmp_path)]
+    )
 
 
 def test_bad_duration_is_one_line(cli: Cli, local: Shelved) -> None:
@@ -39,7 +41,9 @@ def test_usage_errors_are_one_line(cli: Cli, local: Shelved) -> None:
     assert "Missing argument" in cli.fails(["--shelf", local.url, "versions", "show", MODEL])
     assert "No such command" in cli.fails(["nope"])
     assert "KEY=VALUE" in cli.fails(["--storage-option", "novalue", "models", "list"])
-    assert "not a valid integer" in cli.fails(["--shelf", local.url, "alias", "set", MODEL, "a", "x"])
+    assert "not a valid integer" in cli.fails(
+        ["--shelf", local.url, "alias", "set", MODEL, "a", "x"]
+    )
 
 
 def test_debug_shows_the_traceback(cli: Cli, local: Shelved) -> None:
@@ -93,8 +97,14 @@ def test_parse_storage_options() -> None:
         ["anon=true", "endpoint_url=http://h:1", 'client_kwargs={"region_name": "eu"}', "n=3",
          'key="123"', "empty="], "--storage-option",
     )  # fmt: skip
-    assert parsed == {"anon": True, "endpoint_url": "http://h:1",
-                      "client_kwargs": {"region_name": "eu"}, "n": 3, "key": "123", "empty": ""}
+    assert parsed == {
+        "anon": True,
+        "endpoint_url": "http://h:1",
+        "client_kwargs": {"region_name": "eu"},
+        "n": 3,
+        "key": "123",
+        "empty": "",
+    }
 
 
 def test_help_imports_nothing_heavy() -> None:
@@ -111,11 +121,21 @@ def test_help_imports_nothing_heavy() -> None:
 
 def test_python_dash_m(local: Shelved, tmp_path: Path) -> None:
     env = {**os.environ, "MODELSHELF_URI": local.url}
-    ok = subprocess.run([sys.executable, "-m", "modelshelf.cli", "models", "list", "--json"],
-                        capture_output=True, text=True, env=env, cwd=tmp_path)
+    ok = subprocess.run(
+        [sys.executable, "-m", "modelshelf.cli", "models", "list", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
     assert ok.returncode == 0, ok.stderr
     assert [m["name"] for m in json.loads(ok.stdout)] == [MODEL]
-    bad = subprocess.run([sys.executable, "-m", "modelshelf.cli", "models", "show", "nope"],
-                         capture_output=True, text=True, env=env, cwd=tmp_path)
+    bad = subprocess.run(
+        [sys.executable, "-m", "modelshelf.cli", "models", "show", "nope"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
     assert bad.returncode == 2 and bad.stdout == ""
     assert bad.stderr.count("\n") == 1 and bad.stderr.startswith("error: ")

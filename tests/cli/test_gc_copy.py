@@ -56,8 +56,20 @@ def test_copy_to_another_shelf(cli: Cli, local: Shelved, tmp_path: Path) -> None
     assert copied["digest"] == source["digest"]
     assert copied["tags"]["modelshelf.source_version"] == "1"
 
-    renamed = cli.json(["--shelf", local.url, "copy", f"models:/{MODEL}/2", "--to", prod,
-                        "--name", "promoted", "--tag", "ticket=OPS-1"])
+    renamed = cli.json(
+        [
+            "--shelf",
+            local.url,
+            "copy",
+            f"models:/{MODEL}/2",
+            "--to",
+            prod,
+            "--name",
+            "promoted",
+            "--tag",
+            "ticket=OPS-1",
+        ]
+    )
     assert renamed["name"] == "promoted" and renamed["tags"]["ticket"] == "OPS-1"
 
     csv = tmp_path / "in.csv"

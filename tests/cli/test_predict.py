@@ -56,7 +56,9 @@ def test_csv_and_parquet_in_and_out(cli: Cli, local: Shelved, tmp_path: Path) ->
 
     out_csv = tmp_path / "p.csv"
     assert cli.json([*base, "-i", str(parquet_in), "-o", str(out_csv)]) == {
-        "output_path": str(out_csv), "rows": 5}
+        "output_path": str(out_csv),
+        "rows": 5,
+    }
     assert pd.read_csv(out_csv)["prediction"].tolist() == local.expected
 
     out_json = tmp_path / "p.json"
@@ -83,5 +85,6 @@ def test_bad_inputs_are_one_line(cli: Cli, local: Shelved, tmp_path: Path) -> No
     missing = tmp_path / "missing-column.csv"
     local.features.head(2)[["a"]].to_csv(missing, index=False)
     assert "'b'" in cli.fails([*base, "-i", str(missing)])  # schema enforcement names it
-    assert "'nope'" in cli.fails(["--shelf", local.url, "predict", "-m", "models:/nope/1",
-                                  "-i", str(good)])
+    assert "'nope'" in cli.fails(
+        ["--shelf", local.url, "predict", "-m", "models:/nope/1", "-i", str(good)]
+    )

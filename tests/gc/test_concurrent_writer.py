@@ -34,9 +34,17 @@ def test_gc_while_a_writer_logs_and_registers(
     out = tmp_path / "writer.json"
     env = dict(os.environ, MODELSHELF_CACHE_DIR=str(tmp_path / "writer-cache"))
     writer = subprocess.Popen(
-        [sys.executable, "-m", "tests.gc._writer", url, json.dumps(options),
-         str(WRITER_SECONDS), str(out)],
-        cwd=REPO, env=env,
+        [
+            sys.executable,
+            "-m",
+            "tests.gc._writer",
+            url,
+            json.dumps(options),
+            str(WRITER_SECONDS),
+            str(out),
+        ],
+        cwd=REPO,
+        env=env,
     )
     deleted = rounds = 0
     try:

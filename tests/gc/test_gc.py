@@ -241,8 +241,12 @@ def test_pins(gc_client: Client, tmp_path: Path) -> None:
 
 def test_stray_keys_are_never_touched(gc_client: Client) -> None:
     storage = gc_client.shelf.storage
-    strays = ["objects/sha256/zz/not-a-digest", "objects/sha256/ab/" + "cd" * 32,
-              "objects/tmp/123-partial", "objects/readme.txt"]
+    strays = [
+        "objects/sha256/zz/not-a-digest",
+        "objects/sha256/ab/" + "cd" * 32,
+        "objects/tmp/123-partial",
+        "objects/readme.txt",
+    ]
     for key in strays:
         storage.write(key, b"stray")
     orphan = gc_client.shelf.blobs.put_bytes(b"orphan")

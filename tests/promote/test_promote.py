@@ -75,8 +75,12 @@ def _files(root: Path) -> dict[str, bytes]:
 
 
 def _source(client: Client, tmp_path: Path) -> tuple[str, Path]:
-    files = {"MLmodel": b"flavors: {}\n", "model.pkl": os.urandom(5000),
-             "data/extra.json": b"{}", "big.bin": os.urandom(70_000)}
+    files = {
+        "MLmodel": b"flavors: {}\n",
+        "model.pkl": os.urandom(5000),
+        "data/extra.json": b"{}",
+        "big.bin": os.urandom(70_000),
+    }
     src = _folder(tmp_path / "model-src", files)
     run_id = client.create_run(run_name="train").info.run_id
     client.log_artifacts(run_id, str(src), "model")
@@ -97,8 +101,9 @@ def test_promote_between_shelves(
     src_version = src.get_model_version("dev-model", 1)
     dst_shelf = Shelf(dst_url, **dst_options)
 
-    mv = src.copy_model_version("models:/dev-model@champion", "prod-model", dst_url,
-                                dst_storage_options=dst_options)
+    mv = src.copy_model_version(
+        "models:/dev-model@champion", "prod-model", dst_url, dst_storage_options=dst_options
+    )
     assert (mv.name, mv.version, mv.digest) == ("prod-model", 1, src_version.digest)
     assert mv.tags["modelshelf.source_shelf"] == src_url
     assert mv.tags["modelshelf.source_name"] == "dev-model"
@@ -129,8 +134,9 @@ def test_promote_between_shelves(
 def test_only_missing_blobs_move(tmp_path: Path) -> None:
     src = Client(Shelf(str(tmp_path / "src")))
     shared = os.urandom(40_000)
-    folder = _folder(tmp_path / "m", {"MLmodel": b"m\n", "shared.bin": shared,
-                                      "own.bin": os.urandom(3000)})
+    folder = _folder(
+        tmp_path / "m", {"MLmodel": b"m\n", "shared.bin": shared, "own.bin": os.urandom(3000)}
+    )
     src.create_registered_model("m")
     src.create_model_version("m", str(folder))
     dst_shelf = Shelf(str(tmp_path / "dst"))
@@ -148,8 +154,9 @@ def test_promote_from_run_uri_and_within_one_shelf(tmp_path: Path) -> None:
     client = Client(Shelf(str(tmp_path / "shelf")))
     run_id, folder = _source(client, tmp_path)
     counter = UploadCounter(client.shelf.storage)
-    mv = client.copy_model_version(f"runs:/{run_id}/model", "same-shelf",
-                                   tags={"team": "ml"}, description="hand-picked")
+    mv = client.copy_model_version(
+        f"runs:/{run_id}/model", "same-shelf", tags={"team": "ml"}, description="hand-picked"
+    )
     assert mv.tags["modelshelf.source_run_id"] == run_id
     assert mv.tags["modelshelf.source_artifact_path"] == "model"
     assert "modelshelf.source_name" not in mv.tags
@@ -165,8 +172,9 @@ def test_promote_errors(tmp_path: Path) -> None:
     with pytest.raises(InvalidInputError):
         client.copy_model_version(f"runs:/{run_id}/model/model.pkl", "x", dst)
     with pytest.raises(InvalidInputError):
-        client.copy_model_version("models:/dev-model/1", "x", dst,
-                                  tags={"modelshelf.source_shelf": "forged"})
+        client.copy_model_version(
+            "models:/dev-model/1", "x", dst, tags={"modelshelf.source_shelf": "forged"}
+        )
     with pytest.raises(VersionNotFoundError):
         client.copy_model_version("models:/dev-model/9", "x", dst)
 
@@ -185,5 +193,4 @@ def test_corrupt_source_blob_never_reaches_the_destination(tmp_path: Path) -> No
     with pytest.raises(IntegrityError):
         client.copy_model_version("models:/dev-model/1", "prod", dst)
     assert not dst.storage.exists(entry.digest.key)
-    assert not dst.storage.exists(Digest.parse(client.get_model_version("dev-model", 1)
-                                               .digest).key)
+    assert not dst.storage.exists(Digest.parse(client.get_model_version("dev-model", 1).digest).key)

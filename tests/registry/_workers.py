@@ -19,7 +19,12 @@ def _wait_until(start_at: float) -> None:
 
 
 def create_versions(
-    url: str, options: dict[str, Any], name: str, source: str, count: int, writer: int,
+    url: str,
+    options: dict[str, Any],
+    name: str,
+    source: str,
+    count: int,
+    writer: int,
     start_at: float,
 ) -> tuple[int, list[int], int]:
     """Create ``count`` versions of ``name``; return the numbers it got and races it lost."""
@@ -34,7 +39,12 @@ def create_versions(
 
 
 def move_aliases(
-    url: str, options: dict[str, Any], name: str, versions: int, moves: int, writer: int,
+    url: str,
+    options: dict[str, Any],
+    name: str,
+    versions: int,
+    moves: int,
+    writer: int,
     start_at: float,
 ) -> tuple[int, list[tuple[str, int]]]:
     """Point ``champion`` (shared) and ``w<writer>`` (own) at random versions."""
@@ -65,8 +75,14 @@ class CrashingClient(RegistryClient):
 
 
 def crashing_writer(
-    url: str, options: dict[str, Any], name: str, source: str, point: str, after: int,
-    interval: int, seed: int,
+    url: str,
+    options: dict[str, Any],
+    name: str,
+    source: str,
+    point: str,
+    after: int,
+    interval: int,
+    seed: int,
 ) -> None:
     """Create versions (and move an alias) until the crash point kills the process."""
     client = CrashingClient(url, checkpoint_interval=interval, **options)

@@ -22,8 +22,9 @@ def test_lifecycle_on_every_backend(any_client: RegistryClient, model_dir: Path)
     c = any_client
     rm = c.create_registered_model("churn", tags={"team": "risk"}, description="first")
     assert isinstance(rm, RegisteredModel) and rm.name == "churn" and rm.tags == {"team": "risk"}
-    v1 = c.create_model_version("churn", str(model_dir), run_id="r1", tags={"k": "v"},
-                                description="d1")
+    v1 = c.create_model_version(
+        "churn", str(model_dir), run_id="r1", tags={"k": "v"}, description="d1"
+    )
     assert isinstance(v1, ModelVersion) and v1.version == 1 and v1.run_id == "r1"
     assert v1.digest.startswith("sha256:") and v1.source == str(model_dir)
     assert v1.status == "READY" and v1.current_stage == "None" and v1.tags == {"k": "v"}
@@ -77,7 +78,11 @@ def test_deleted_version_disappears(client: RegistryClient, model_dir: Path) -> 
     assert client.create_model_version("m", str(model_dir)).version == 4
     rows = client.registry_table("versions").to_pylist()
     assert [(r["version"], r["deleted"]) for r in rows] == [
-        (1, False), (2, False), (3, True), (4, False)]
+        (1, False),
+        (2, False),
+        (3, True),
+        (4, False),
+    ]
 
 
 def test_alias_repoint_and_delete(client: RegistryClient, model_dir: Path) -> None:
@@ -136,14 +141,18 @@ def test_stages_warn_and_archive(client: RegistryClient, model_dir: Path) -> Non
     with pytest.warns(StageDeprecationWarning, match="stages will be removed"):
         client.transition_model_version_stage("m", 1, "production")
     with pytest.warns(FutureWarning):
-        mv = client.transition_model_version_stage("m", "2", "Production",
-                                                   archive_existing_versions=True)
+        mv = client.transition_model_version_stage(
+            "m", "2", "Production", archive_existing_versions=True
+        )
     assert mv.current_stage == "Production"
     assert client.get_model_version("m", 1).current_stage == "Archived"
     with pytest.warns(StageDeprecationWarning):
         latest = client.get_latest_versions("m")
     assert [(v.version, v.current_stage) for v in latest] == [
-        (1, "Archived"), (2, "Production"), (3, "None")]
+        (1, "Archived"),
+        (2, "Production"),
+        (3, "None"),
+    ]
     with pytest.warns(StageDeprecationWarning):
         assert [v.version for v in client.get_latest_versions("m", ["PRODUCTION"])] == [2]
     assert [v.version for v in client.get_registered_model("m").latest_versions] == [1, 2, 3]
@@ -176,7 +185,7 @@ def test_resolve_model_uri(client: RegistryClient, model_dir: Path) -> None:
         client.create_model_version("m", str(model_dir))
     client.set_registered_model_alias("m", "champion", 2)
     assert client.resolve_model_uri("models:/m/3")[0].version == 3
-    assert client.resolve_model_uri("models:/m@champion/sub/file") [0].version == 2
+    assert client.resolve_model_uri("models:/m@champion/sub/file")[0].version == 2
     assert client.resolve_model_uri("models:/m@champion/sub/file")[1] == "sub/file"
     assert client.resolve_model_uri("models:/m/LATEST")[0].version == 3
     assert client.resolve_model_uri("models:/m@latest")[0].version == 3
@@ -203,15 +212,16 @@ def test_search_versions_filters(client: RegistryClient, model_dir: Path) -> Non
     client.create_registered_model("m")
     client.create_registered_model("n")
     for i in range(4):
-        client.create_model_version("m" if i % 2 else "n", str(model_dir), run_id=f"r{i}",
-                                    tags={"i": str(i)})
+        client.create_model_version(
+            "m" if i % 2 else "n", str(model_dir), run_id=f"r{i}", tags={"i": str(i)}
+        )
     found = client.search_model_versions("run_id IN ('r1', 'r2')")
     assert sorted((v.name, v.version) for v in found) == [("m", 1), ("n", 2)]
     assert [v.run_id for v in client.search_model_versions("run_id = 'r3'")] == ["r3"]
-    assert [v.version for v in client.search_model_versions(
-        "name = 'm' and version_number > 1")] == [2]
-    assert [v.version for v in client.search_model_versions(
-        "tags.`i` = '0'")] == [1]
+    assert [
+        v.version for v in client.search_model_versions("name = 'm' and version_number > 1")
+    ] == [2]
+    assert [v.version for v in client.search_model_versions("tags.`i` = '0'")] == [1]
     ordered = client.search_model_versions(order_by=["creation_timestamp ASC"])
     stamps = [v.creation_timestamp for v in ordered]
     # Versions created in the same millisecond tie; ties fall back to name, then version.
@@ -231,8 +241,10 @@ def test_multi_action_commit_is_one_commit(client: RegistryClient, model_dir: Pa
         client.transition_model_version_stage("m", 3, "Staging", archive_existing_versions=True)
     last = client.get_registry_history()[-2:]
     assert {c.seq for c in last} == {client._reg_state().seq}
-    assert sorted((c.version, c.new) for c in last) == [(1, "Archived"), (2, "Archived")] or \
-        len(last) == 2
+    assert (
+        sorted((c.version, c.new) for c in last) == [(1, "Archived"), (2, "Archived")]
+        or len(last) == 2
+    )
 
 
 def test_second_client_sees_writes(tmp_path: Path, model_dir: Path) -> None:

@@ -84,8 +84,12 @@ def test_as_of_uses_checkpoints(tmp_path: Path, model_dir: Path) -> None:
         moments.append(_pause())
     for i, moment in enumerate(moments):
         assert client.get_model_version_by_alias("m", "a", as_of=moment).version == i + 1
-    assert client.get_model_version_by_alias(
-        "m", "a", as_of=datetime.now(UTC) + timedelta(days=1)).version == 8
+    assert (
+        client.get_model_version_by_alias(
+            "m", "a", as_of=datetime.now(UTC) + timedelta(days=1)
+        ).version
+        == 8
+    )
 
 
 def test_verify_names_a_tampered_commit(client: RegistryClient, model_dir: Path) -> None:
@@ -119,7 +123,9 @@ def test_verify_reports_missing_and_corrupt_blobs(client: RegistryClient, model_
     Path(path).write_bytes(b"x" * entries[1].size)  # same size, other bytes
     shallow = client.verify()
     assert [p.key for p in shallow.problems] == [entries[0].digest.key]
-    assert "missing" in shallow.problems[0].problem and "'m' version 1" in shallow.problems[0].problem
+    assert (
+        "missing" in shallow.problems[0].problem and "'m' version 1" in shallow.problems[0].problem
+    )
     deep = client.verify(deep=True)
     assert sorted(p.key for p in deep.problems) == sorted(e.digest.key for e in entries)
     assert any("content mismatch" in p.problem for p in deep.problems)

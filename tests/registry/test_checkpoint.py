@@ -35,9 +35,15 @@ def _bulk_versions(client: RegistryClient, name: str, digest: str, count: int) -
         def plan(state: RegistryState, n: int = n) -> list[dict[str, Any]]:
             first = state.model(name).next_version
             return [
-                {"op": "create_version", "name": name, "version": first + i, "digest": digest,
-                 "source": f"bulk/{first + i}", "run_id": f"run-{(first + i) % 97}",
-                 "tags": {"i": str(first + i)} if (first + i) % 1000 == 0 else {}}
+                {
+                    "op": "create_version",
+                    "name": name,
+                    "version": first + i,
+                    "digest": digest,
+                    "source": f"bulk/{first + i}",
+                    "run_id": f"run-{(first + i) % 97}",
+                    "tags": {"i": str(first + i)} if (first + i) % 1000 == 0 else {},
+                }
                 for i in range(n)
             ]
 

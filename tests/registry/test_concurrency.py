@@ -63,7 +63,10 @@ def _run(procs: list[Any], *, timeout: float, start: bool = True) -> None:
 
 @pytest.mark.parametrize("backend_name", SHARED)
 def test_concurrent_version_creation(
-    backend_name: str, shelf_factory: Any, tmp_path: Path, request: pytest.FixtureRequest,
+    backend_name: str,
+    shelf_factory: Any,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
     pool: Any,
 ) -> None:
     url, options = shelf_factory(backend_name)
@@ -102,15 +105,21 @@ def test_concurrent_version_creation(
     report = fresh.verify()
     assert report.ok, str(report)
     assert report.commits == 1 + WRITERS * PER_WRITER
-    _summary(request, f"registry race [{backend_name}]: {WRITERS} processes x {PER_WRITER} "
-             f"create_model_version -> versions 1..{len(numbers)}, 0 lost, 0 duplicated, "
-             f"chain valid; {conflicts} lost races retried; reader polled {polls}x, never "
-             f"backwards; {elapsed:.1f}s")
+    _summary(
+        request,
+        f"registry race [{backend_name}]: {WRITERS} processes x {PER_WRITER} "
+        f"create_model_version -> versions 1..{len(numbers)}, 0 lost, 0 duplicated, "
+        f"chain valid; {conflicts} lost races retried; reader polled {polls}x, never "
+        f"backwards; {elapsed:.1f}s",
+    )
 
 
 @pytest.mark.parametrize("backend_name", SHARED)
 def test_concurrent_alias_moves(
-    backend_name: str, shelf_factory: Any, tmp_path: Path, request: pytest.FixtureRequest,
+    backend_name: str,
+    shelf_factory: Any,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
     pool: Any,
 ) -> None:
     url, options = shelf_factory(backend_name)
@@ -121,10 +130,12 @@ def test_concurrent_alias_moves(
         client.create_model_version("m", source)
     writers, moves = WRITERS, 10
     start_at = time.time() + 0.5
-    done = dict(pool.starmap(
-        _workers.move_aliases,
-        [(url, options, "m", 5, moves, w, start_at) for w in range(writers)],
-    ))
+    done = dict(
+        pool.starmap(
+            _workers.move_aliases,
+            [(url, options, "m", 5, moves, w, start_at) for w in range(writers)],
+        )
+    )
     fresh = _fresh(url, options)
     history = [c for c in fresh.get_registry_history("m") if c.action == "set_alias"]
     # The final state is what the log says: the last set of each alias wins.
@@ -145,8 +156,11 @@ def test_concurrent_alias_moves(
         assert change.old == old_values.get(change.key)
         old_values[change.key] = change.new
     assert fresh.verify().ok
-    _summary(request, f"registry aliases [{backend_name}]: {writers} processes x {moves} moves "
-             f"-> {logged} logged, final state = log")
+    _summary(
+        request,
+        f"registry aliases [{backend_name}]: {writers} processes x {moves} moves "
+        f"-> {logged} logged, final state = log",
+    )
 
 
 @pytest.mark.parametrize("backend_name", SHARED)
@@ -157,17 +171,19 @@ def test_sigkill_writers_leave_a_readable_registry(
     client = RegistryClient(url, **options)
     client.create_registered_model("m")
     source = str(make_model_dir(tmp_path / "m"))
-    points = ["after_blobs", "before_commit", "after_commit", "during_checkpoint",
-              "before_hint"]
+    points = ["after_blobs", "before_commit", "after_commit", "during_checkpoint", "before_hint"]
     rng = random.Random(7)
     procs = [
-        _CTX.Process(target=_workers.crashing_writer,
-                     args=(url, options, "m", source, point, rng.randint(2, 6), 2, i))
+        _CTX.Process(
+            target=_workers.crashing_writer,
+            args=(url, options, "m", source, point, rng.randint(2, 6), 2, i),
+        )
         for i, point in enumerate(points)
     ]
     # One more writer that never crashes by itself: killed from outside at a random moment.
-    victim = _CTX.Process(target=_workers.crashing_writer,
-                          args=(url, options, "m", source, "never", 1, 2, 99))
+    victim = _CTX.Process(
+        target=_workers.crashing_writer, args=(url, options, "m", source, "never", 1, 2, 99)
+    )
     for p in procs + [victim]:
         p.start()
     time.sleep(rng.uniform(1.5, 3.0) + (2.0 if backend_name != "local" else 0.0))
@@ -185,5 +201,8 @@ def test_sigkill_writers_leave_a_readable_registry(
     assert nxt.version == len(numbers) + 1
     live = fresh.get_registered_model("m").aliases.get("live")
     assert live is None or 1 <= live <= len(numbers)
-    _summary(request, f"registry SIGKILL [{backend_name}]: 6 writers killed at {points} + random "
-             f"-> {len(numbers)} versions, verify ok ({len(report.notes)} note(s))")
+    _summary(
+        request,
+        f"registry SIGKILL [{backend_name}]: 6 writers killed at {points} + random "
+        f"-> {len(numbers)} versions, verify ok ({len(report.notes)} note(s))",
+    )

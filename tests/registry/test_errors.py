@@ -29,8 +29,7 @@ def ready(client: RegistryClient, model_dir: Path) -> RegistryClient:
     return client
 
 
-@pytest.mark.parametrize("name", ["", "  ", "a/b", "a:b", ".", "..x", "a\x00b", "x" * 300, 3,
-                                  None])
+@pytest.mark.parametrize("name", ["", "  ", "a/b", "a:b", ".", "..x", "a\x00b", "x" * 300, 3, None])
 def test_invalid_model_names(client: RegistryClient, name: Any) -> None:
     with pytest.raises(InvalidNameError):
         client.create_registered_model(name)
@@ -42,8 +41,9 @@ def test_valid_unusual_model_names(client: RegistryClient, name: str) -> None:
     assert client.create_registered_model(name).name == name
 
 
-@pytest.mark.parametrize("alias", ["", "latest", "LATEST", "v1", "V12", "a.b", "a b", "a@b",
-                                   "12", "x" * 256, None])
+@pytest.mark.parametrize(
+    "alias", ["", "latest", "LATEST", "v1", "V12", "a.b", "a b", "a@b", "12", "x" * 256, None]
+)
 def test_invalid_aliases(ready: RegistryClient, alias: Any) -> None:
     with pytest.raises(InvalidNameError):
         ready.set_registered_model_alias("m", alias, 1)
@@ -66,8 +66,18 @@ def test_invalid_versions(ready: RegistryClient, version: Any) -> None:
         ready.get_model_version("m", version)
 
 
-@pytest.mark.parametrize("key,value", [("", "v"), ("a*b", "v"), ("../x", "v"), ("/abs", "v"),
-                                       ("k", None), ("k", "x" * 100_001), ("x" * 251, "v")])
+@pytest.mark.parametrize(
+    "key,value",
+    [
+        ("", "v"),
+        ("a*b", "v"),
+        ("../x", "v"),
+        ("/abs", "v"),
+        ("k", None),
+        ("k", "x" * 100_001),
+        ("x" * 251, "v"),
+    ],
+)
 def test_invalid_tags(ready: RegistryClient, key: str, value: Any) -> None:
     with pytest.raises(InvalidInputError):
         ready.set_registered_model_tag("m", key, value)
@@ -93,10 +103,18 @@ def test_bad_sources(ready: RegistryClient, tmp_path: Path) -> None:
     assert [v.version for v in ready.search_model_versions("name='m'")] == [1]
 
 
-@pytest.mark.parametrize("bad", [
-    "name = ", "name == 'x'", "foo = 'x'", "name = 'x' OR name = 'y'", "name = 'x' AND",
-    "run_id IN ('a'", "name = 'unterminated",
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "name = ",
+        "name == 'x'",
+        "foo = 'x'",
+        "name = 'x' OR name = 'y'",
+        "name = 'x' AND",
+        "run_id IN ('a'",
+        "name = 'unterminated",
+    ],
+)
 def test_bad_filters(ready: RegistryClient, bad: str) -> None:
     with pytest.raises(InvalidInputError):
         ready.search_model_versions(bad)

@@ -24,7 +24,9 @@ class Digest:
 
     def __post_init__(self) -> None:
         if not _HEX.match(self.hex):
-            raise InvalidInputError(f"not a sha256 digest: {self.hex!r} (expected 64 lowercase hex)")
+            raise InvalidInputError(
+                f"not a sha256 digest: {self.hex!r} (expected 64 lowercase hex)"
+            )
 
     @classmethod
     def parse(cls, value: str | Digest) -> Digest:

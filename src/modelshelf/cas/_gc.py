@@ -69,9 +69,7 @@ def close_over_trees(
             info = blobs.storage.stat(digest.key)
         except ObjectNotFoundError:
             continue
-        if info.size <= _UNKNOWN_PROBE and Tree.looks_like_manifest(
-            blobs.storage.read(digest.key)
-        ):
+        if info.size <= _UNKNOWN_PROBE and Tree.looks_like_manifest(blobs.storage.read(digest.key)):
             tree_set.add(digest)
     live.digests.update(tree_set)
 

@@ -183,8 +183,12 @@ class BlobStore:
             for i, (f, d) in enumerate(zip(files, digests)):
                 if i not in done and d is not None and d not in pending:
                     pending[d] = f
-            if trust_manifest and pending and not local and todo and self._manifest_exists(
-                files, digests
+            if (
+                trust_manifest
+                and pending
+                and not local
+                and todo
+                and self._manifest_exists(files, digests)
             ):
                 pending = {}  # the same tree was stored from another machine: all blobs are there
             if pending:
@@ -603,4 +607,3 @@ def _unlink(path: Path) -> None:
         os.unlink(path)
     except FileNotFoundError:
         pass
-

@@ -88,7 +88,7 @@ class Tree:
                 raise InvalidPathError(f"tree path {entry.path!r} appears twice")
             seen.add(entry.path)
         dirs = {p.rsplit("/", 1)[0] for p in seen if "/" in p}
-        prefixes = {d[: i] for d in dirs for i in range(len(d) + 1) if i == len(d) or d[i] == "/"}
+        prefixes = {d[:i] for d in dirs for i in range(len(d) + 1) if i == len(d) or d[i] == "/"}
         clash = seen & prefixes
         if clash:
             raise InvalidPathError(f"tree path {sorted(clash)[0]!r} is both a file and a folder")
@@ -214,9 +214,7 @@ def scan_dir(root: str | os.PathLike[str]) -> list[LocalFile]:
                 walk(full, rel_path)
             elif stat_mod.S_ISREG(st.st_mode):
                 check_relpath(rel_path)
-                out.append(
-                    LocalFile(rel_path, full, st.st_size, bool(st.st_mode & 0o111), st)
-                )
+                out.append(LocalFile(rel_path, full, st.st_size, bool(st.st_mode & 0o111), st))
 
     walk(base, "")
     return out

@@ -81,8 +81,12 @@ class _DebugOnlyHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
 
 def _show_warning(
-    message: Warning | str, category: type[Warning], filename: str, lineno: int,
-    file: Any = None, line: str | None = None,
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
 ) -> None:
     """Warnings as one ``warning:`` line on stderr, not Python's two-line source excerpt."""
     click.echo(f"warning: {' '.join(str(message).split())}", err=True)

@@ -102,21 +102,35 @@ def global_options(func: _F) -> _F:
     """
     decorators = [
         click.option(
-            "--shelf", metavar="URL", expose_value=False, callback=_set_shelf,
+            "--shelf",
+            metavar="URL",
+            expose_value=False,
+            callback=_set_shelf,
             help="Shelf URL (default: $MODELSHELF_URI, else ./shelf).",
         ),
         click.option(
-            "--storage-option", "storage_option", metavar="KEY=VALUE", multiple=True,
-            expose_value=False, callback=_set_options,
+            "--storage-option",
+            "storage_option",
+            metavar="KEY=VALUE",
+            multiple=True,
+            expose_value=False,
+            callback=_set_options,
             help="fsspec option for the shelf, e.g. endpoint_url=http://…; values are parsed "
-                 "as JSON when they can be (repeatable).",
+            "as JSON when they can be (repeatable).",
         ),
         click.option(
-            "--json", "json_", is_flag=True, expose_value=False, callback=_set_json,
+            "--json",
+            "json_",
+            is_flag=True,
+            expose_value=False,
+            callback=_set_json,
             help="Print JSON for scripts instead of tables.",
         ),
         click.option(
-            "--debug", is_flag=True, expose_value=False, callback=_set_debug,
+            "--debug",
+            is_flag=True,
+            expose_value=False,
+            callback=_set_debug,
             help="Show the full traceback on errors.",
         ),
     ]

@@ -27,8 +27,11 @@ def set_alias(state: State, name: str, alias_name: str, version: int) -> None:
     before = client.get_registered_model(name).aliases.get(alias_name)
     client.set_registered_model_alias(name, alias_name, version)
     moved = f" (was {before})" if before is not None and before != version else ""
-    emit(state, {"name": name, "alias": alias_name, "version": version, "previous": before},
-         f"{name}@{alias_name} -> version {version}{moved}")
+    emit(
+        state,
+        {"name": name, "alias": alias_name, "version": version, "previous": before},
+        f"{name}@{alias_name} -> version {version}{moved}",
+    )
 
 
 @alias.command("delete")
@@ -41,7 +44,13 @@ def delete_alias(state: State, name: str, alias_name: str) -> None:
     client = state.client()
     before = client.get_registered_model(name).aliases.get(alias_name)
     client.delete_registered_model_alias(name, alias_name)  # a no-op when absent
-    text = (f"deleted {name}@{alias_name} (was version {before})" if before is not None
-            else f"{name} has no alias {alias_name!r}; nothing to delete")
-    emit(state, {"name": name, "alias": alias_name, "deleted": before is not None,
-                 "previous": before}, text)
+    text = (
+        f"deleted {name}@{alias_name} (was version {before})"
+        if before is not None
+        else f"{name} has no alias {alias_name!r}; nothing to delete"
+    )
+    emit(
+        state,
+        {"name": name, "alias": alias_name, "deleted": before is not None, "previous": before},
+        text,
+    )

@@ -23,8 +23,10 @@ def artifacts() -> None:
 def list_artifacts(state: State, run_id: str, path: str | None) -> None:
     """List the artifacts directly under PATH (the run's root by default)."""
     found = state.client().list_artifacts(run_id, path)
-    rows = [(f.path + ("/" if f.is_dir else ""), "-" if f.is_dir else human_bytes(f.file_size))
-            for f in found]
+    rows = [
+        (f.path + ("/" if f.is_dir else ""), "-" if f.is_dir else human_bytes(f.file_size))
+        for f in found
+    ]
     emit(state, found, lambda: table(["path", "size"], rows, empty="no artifacts"))
 
 

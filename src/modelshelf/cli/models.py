@@ -19,8 +19,12 @@ def models() -> None:
 
 
 @models.command("list")
-@click.option("--filter", "filter_string", metavar="FILTER",
-              help="MLflow filter, e.g. \"name LIKE 'churn%'\" or \"tags.team = 'risk'\".")
+@click.option(
+    "--filter",
+    "filter_string",
+    metavar="FILTER",
+    help="MLflow filter, e.g. \"name LIKE 'churn%'\" or \"tags.team = 'risk'\".",
+)
 @global_options
 @pass_state
 def list_models(state: State, filter_string: str | None) -> None:
@@ -29,9 +33,7 @@ def list_models(state: State, filter_string: str | None) -> None:
     found: list[Any] = []
     token: str | None = None
     while True:
-        page = client.search_registered_models(
-            filter_string, max_results=1000, page_token=token
-        )
+        page = client.search_registered_models(filter_string, max_results=1000, page_token=token)
         found += page
         token = page.token
         if not token:
@@ -44,7 +46,8 @@ def list_models(state: State, filter_string: str | None) -> None:
             for m in found
         ]  # fmt: skip
         return table(
-            ["name", "latest", "aliases", "updated (utc)", "description"], rows,
+            ["name", "latest", "aliases", "updated (utc)", "description"],
+            rows,
             empty="no registered models",
         )
 
@@ -70,10 +73,21 @@ def show_model(state: State, name: str) -> None:
             ("aliases", {a: f"version {v}" for a, v in sorted(model.aliases.items())}),
             ("tags", model.tags),
         ])  # fmt: skip
-        rows = [(v.version, [f"@{a}" for a in v.aliases], short_digest(v.digest), timestamp(v.creation_timestamp),
-                 v.source) for v in versions]
-        body = table(["version", "aliases", "digest", "created (utc)", "source"], rows,
-                     empty="no live versions")
+        rows = [
+            (
+                v.version,
+                [f"@{a}" for a in v.aliases],
+                short_digest(v.digest),
+                timestamp(v.creation_timestamp),
+                v.source,
+            )
+            for v in versions
+        ]
+        body = table(
+            ["version", "aliases", "digest", "created (utc)", "source"],
+            rows,
+            empty="no live versions",
+        )
         return f"{head}\n\n{body}"
 
     data = model.to_dict()
@@ -83,8 +97,11 @@ def show_model(state: State, name: str) -> None:
 
 @models.command("history")
 @click.argument("name", required=False)
-@click.option("--since", metavar="SEQ|ISO-TIME",
-              help="Only changes after commit SEQ, or at/after an ISO time (UTC if no zone).")
+@click.option(
+    "--since",
+    metavar="SEQ|ISO-TIME",
+    help="Only changes after commit SEQ, or at/after an ISO time (UTC if no zone).",
+)
 @global_options
 @pass_state
 def history(state: State, name: str | None, since: str | None) -> None:
@@ -103,7 +120,8 @@ def history(state: State, name: str | None, since: str | None) -> None:
         ]  # fmt: skip
         return table(
             ["seq", "time (utc)", "actor", "action", "model", "version", "key", "change"],
-            rows, empty="no changes",
+            rows,
+            empty="no changes",
         )
 
     emit(state, changes, human)

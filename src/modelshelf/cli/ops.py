@@ -33,8 +33,11 @@ def download(state: State, uri: str, dest: str) -> None:
 
 
 @click.command()
-@click.option("--deep", is_flag=True,
-              help="Also re-hash every blob behind every version (reads all the bytes).")
+@click.option(
+    "--deep",
+    is_flag=True,
+    help="Also re-hash every blob behind every version (reads all the bytes).",
+)
 @global_options
 @pass_state
 @click.pass_context
@@ -57,14 +60,23 @@ def verify(ctx: click.Context, state: State, deep: bool) -> None:
 
 
 @click.command()
-@click.option("--grace", type=DURATION, default="24h", show_default=True,
-              help="Keep unreferenced blobs (and deleted versions' blobs) younger than this: "
-                   "30m, 24h, 7d or 0. A writer still uploading loses nothing.")
-@click.option("--execute", is_flag=True,
-              help="Delete. Without it gc only prints what it would delete.")
-@click.option("--allow-problems", is_flag=True,
-              help="Delete even if a referenced tree's manifest is missing or corrupt (its "
-                   "blobs may then go too).")
+@click.option(
+    "--grace",
+    type=DURATION,
+    default="24h",
+    show_default=True,
+    help="Keep unreferenced blobs (and deleted versions' blobs) younger than this: "
+    "30m, 24h, 7d or 0. A writer still uploading loses nothing.",
+)
+@click.option(
+    "--execute", is_flag=True, help="Delete. Without it gc only prints what it would delete."
+)
+@click.option(
+    "--allow-problems",
+    is_flag=True,
+    help="Delete even if a referenced tree's manifest is missing or corrupt (its "
+    "blobs may then go too).",
+)
 @global_options
 @pass_state
 def gc(state: State, grace: timedelta, execute: bool, allow_problems: bool) -> None:
@@ -90,11 +102,17 @@ def gc(state: State, grace: timedelta, execute: bool, allow_problems: bool) -> N
             lines.append("dry run: nothing deleted; pass --execute to delete")
         else:
             done = as_data(result)
-            skipped = f"; skipped {len(done['skipped'])} (referenced again)" if done["skipped"] else ""
-            lines.append(f"deleted {len(done['deleted'])} blob(s), "
-                         f"{human_bytes(done['bytes_freed'])} freed{skipped}")
-            lines += [f"conflict: {c} was referenced during the sweep; run verify"
-                      for c in done["conflicts"]]
+            skipped = (
+                f"; skipped {len(done['skipped'])} (referenced again)" if done["skipped"] else ""
+            )
+            lines.append(
+                f"deleted {len(done['deleted'])} blob(s), "
+                f"{human_bytes(done['bytes_freed'])} freed{skipped}"
+            )
+            lines += [
+                f"conflict: {c} was referenced during the sweep; run verify"
+                for c in done["conflicts"]
+            ]
         return "\n".join(lines)
 
     emit(state, {"plan": planned, "executed": execute, "result": as_data(result)}, human)
@@ -112,16 +130,31 @@ def _duration(value: timedelta) -> str:
 @click.argument("uri")
 @click.option("--to", "to_url", required=True, metavar="SHELF_URL", help="The destination shelf.")
 @click.option("--name", help="The model name on the destination (default: the source's).")
-@click.option("--to-storage-option", "to_options", metavar="KEY=VALUE", multiple=True,
-              help="fsspec option for the destination shelf (repeatable).")
-@click.option("--tag", "tags", metavar="KEY=VALUE", multiple=True,
-              help="A tag for the new version (repeatable).")
+@click.option(
+    "--to-storage-option",
+    "to_options",
+    metavar="KEY=VALUE",
+    multiple=True,
+    help="fsspec option for the destination shelf (repeatable).",
+)
+@click.option(
+    "--tag",
+    "tags",
+    metavar="KEY=VALUE",
+    multiple=True,
+    help="A tag for the new version (repeatable).",
+)
 @click.option("--description", help="The new version's description.")
 @global_options
 @pass_state
 def copy(
-    state: State, uri: str, to_url: str, name: str | None, to_options: tuple[str, ...],
-    tags: tuple[str, ...], description: str | None,
+    state: State,
+    uri: str,
+    to_url: str,
+    name: str | None,
+    to_options: tuple[str, ...],
+    tags: tuple[str, ...],
+    description: str | None,
 ) -> None:
     """Promote a model version to another shelf: copies only the blobs the destination lacks,
     keeps the digests, and records the source shelf, name and version (provenance).

@@ -29,18 +29,43 @@ _INPUT_FORMATS = (".json", ".csv", ".parquet", ".pq")
 
 
 @click.command()
-@click.option("--model-uri", "-m", "model_uri", required=True, metavar="URI",
-              help="models:/NAME@ALIAS, models:/NAME/VERSION, runs:/RUN_ID/model, a folder …")
-@click.option("--input-path", "-i", "input_path", required=True, metavar="PATH",
-              help="Input: .json (MLflow serving payload), .csv, .parquet, or - for JSON on stdin.")
-@click.option("--output-path", "-o", "output_path", metavar="PATH",
-              help="Write predictions to .json, .csv or .parquet (default: JSON on stdout).")
-@click.option("--param", "params", metavar="KEY=VALUE", multiple=True,
-              help="An inference param passed to predict (repeatable; JSON values parsed).")
+@click.option(
+    "--model-uri",
+    "-m",
+    "model_uri",
+    required=True,
+    metavar="URI",
+    help="models:/NAME@ALIAS, models:/NAME/VERSION, runs:/RUN_ID/model, a folder …",
+)
+@click.option(
+    "--input-path",
+    "-i",
+    "input_path",
+    required=True,
+    metavar="PATH",
+    help="Input: .json (MLflow serving payload), .csv, .parquet, or - for JSON on stdin.",
+)
+@click.option(
+    "--output-path",
+    "-o",
+    "output_path",
+    metavar="PATH",
+    help="Write predictions to .json, .csv or .parquet (default: JSON on stdout).",
+)
+@click.option(
+    "--param",
+    "params",
+    metavar="KEY=VALUE",
+    multiple=True,
+    help="An inference param passed to predict (repeatable; JSON values parsed).",
+)
 @global_options
 @pass_state
 def predict(
-    state: State, model_uri: str, input_path: str, output_path: str | None,
+    state: State,
+    model_uri: str,
+    input_path: str,
+    output_path: str | None,
     params: tuple[str, ...],
 ) -> None:
     """Load a python_function model and predict on a file.
@@ -61,8 +86,11 @@ def predict(
         click.echo(to_json({"predictions": predictions}))
         return
     rows = write_output(predictions, output_path)
-    emit(state, {"output_path": output_path, "rows": rows},
-         f"wrote {rows} predictions to {output_path}")
+    emit(
+        state,
+        {"output_path": output_path, "rows": rows},
+        f"wrote {rows} predictions to {output_path}",
+    )
 
 
 def read_input(path: str) -> tuple[Any, dict[str, Any] | None]:

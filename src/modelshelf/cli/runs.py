@@ -18,18 +18,35 @@ def runs() -> None:
 
 
 @runs.command("list")
-@click.option("--experiment", "-e", "experiments", metavar="NAME", multiple=True,
-              help="Only runs of this experiment (repeatable; default: all).")
-@click.option("--filter", "filter_string", metavar="FILTER",
-              help="MLflow filter, e.g. \"metrics.r2 > 0.8 and params.alpha = '0.1'\".")
-@click.option("--order-by", multiple=True, metavar="KEY [ASC|DESC]",
-              help="e.g. 'metrics.r2 DESC' (repeatable; default: newest first).")
+@click.option(
+    "--experiment",
+    "-e",
+    "experiments",
+    metavar="NAME",
+    multiple=True,
+    help="Only runs of this experiment (repeatable; default: all).",
+)
+@click.option(
+    "--filter",
+    "filter_string",
+    metavar="FILTER",
+    help="MLflow filter, e.g. \"metrics.r2 > 0.8 and params.alpha = '0.1'\".",
+)
+@click.option(
+    "--order-by",
+    multiple=True,
+    metavar="KEY [ASC|DESC]",
+    help="e.g. 'metrics.r2 DESC' (repeatable; default: newest first).",
+)
 @click.option("--max-results", type=click.IntRange(min=1), default=1000, show_default=True)
 @global_options
 @pass_state
 def list_runs(
-    state: State, experiments: tuple[str, ...], filter_string: str | None,
-    order_by: tuple[str, ...], max_results: int,
+    state: State,
+    experiments: tuple[str, ...],
+    filter_string: str | None,
+    order_by: tuple[str, ...],
+    max_results: int,
 ) -> None:
     """List runs, newest first."""
     found = state.client().search_runs(
@@ -45,8 +62,11 @@ def list_runs(
              timestamp(r.info.start_time), _metrics(r.data.metrics))
             for r in found
         ]  # fmt: skip
-        return table(["run id", "name", "experiment", "status", "started (utc)", "metrics"],
-                     rows, empty="no runs")
+        return table(
+            ["run id", "name", "experiment", "status", "started (utc)", "metrics"],
+            rows,
+            empty="no runs",
+        )
 
     emit(state, found, human)
 
@@ -84,5 +104,10 @@ def show_run(state: State, run_id: str) -> None:
 
 
 def _metrics(metrics: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                     for k, v in sorted(metrics.items())) or "-"
+    return (
+        ", ".join(
+            f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+            for k, v in sorted(metrics.items())
+        )
+        or "-"
+    )

@@ -43,7 +43,8 @@ def list_versions(state: State, name: str) -> None:
             for v in found
         ]  # fmt: skip
         return table(
-            ["version", "aliases", "digest", "run", "created (utc)", "tags", "source"], rows,
+            ["version", "aliases", "digest", "run", "created (utc)", "tags", "source"],
+            rows,
             empty=f"model {name!r} has no live versions",
         )
 
@@ -71,12 +72,18 @@ def show_version(state: State, name: str, version: str) -> None:
 @click.argument("name")
 @click.argument("source")
 @click.option("--run-id", help="The run the files came from (lineage).")
-@click.option("--tag", "tags", metavar="KEY=VALUE", multiple=True, help="A version tag (repeatable).")
+@click.option(
+    "--tag", "tags", metavar="KEY=VALUE", multiple=True, help="A version tag (repeatable)."
+)
 @click.option("--description", help="The version's description.")
 @global_options
 @pass_state
 def create_version(
-    state: State, name: str, source: str, run_id: str | None, tags: tuple[str, ...],
+    state: State,
+    name: str,
+    source: str,
+    run_id: str | None,
+    tags: tuple[str, ...],
     description: str | None,
 ) -> None:
     """Register SOURCE as the next version of NAME (the model is created if needed).
@@ -98,8 +105,11 @@ def create_version(
     created = client.create_model_version(
         name, source, run_id=run_id, tags=tag_map, description=description
     )
-    emit(state, created,
-         lambda: f"created {created.name} version {created.version} ({created.digest})")
+    emit(
+        state,
+        created,
+        lambda: f"created {created.name} version {created.version} ({created.digest})",
+    )
 
 
 @versions.command("delete")
@@ -114,11 +124,16 @@ def delete_version(state: State, name: str, version: int, yes: bool) -> None:
     client = state.client()
     found = client.get_model_version(name, version)
     if not yes:
-        aliases = f" (aliases: {', '.join('@' + a for a in found.aliases)})" if found.aliases else ""
+        aliases = (
+            f" (aliases: {', '.join('@' + a for a in found.aliases)})" if found.aliases else ""
+        )
         click.confirm(f"delete {name} version {version}{aliases}?", abort=True, err=True)
     client.delete_model_version(name, version)
-    emit(state, {"name": name, "version": version, "deleted": True},
-         f"deleted {name} version {version}")
+    emit(
+        state,
+        {"name": name, "version": version, "deleted": True},
+        f"deleted {name} version {version}",
+    )
 
 
 @versions.command("tag")
@@ -132,8 +147,11 @@ def tag_version(state: State, name: str, version: int, key: str, value: str) -> 
     """Set tag KEY to VALUE on a version."""
     client = state.client()
     client.set_model_version_tag(name, version, key, value)
-    emit(state, {"name": name, "version": version, "key": key, "value": value},
-         f"{name} version {version}: {key} = {value}")
+    emit(
+        state,
+        {"name": name, "version": version, "key": key, "value": value},
+        f"{name} version {version}: {key} = {value}",
+    )
 
 
 def version_details(version: Any) -> str:

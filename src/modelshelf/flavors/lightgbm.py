@@ -238,7 +238,6 @@ class _LGBModelWrapper:
         return self.lgb_model.predict(data)
 
 
-
 def log_model(lgb_model: Any, artifact_path: str | None = None, **kwargs: Any) -> Any:
     """Log a LightGBM model to the active run as one tree, as ``mlflow.lightgbm.log_model``.
 

@@ -305,7 +305,6 @@ class _OnnxModelWrapper:
         return dict(zip(self.output_names, outputs, strict=True))
 
 
-
 def log_model(onnx_model: Any, artifact_path: str | None = None, **kwargs: Any) -> Any:
     """Log a ONNX model to the active run as one tree, as ``mlflow.onnx.log_model``.
 

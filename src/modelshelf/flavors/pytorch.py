@@ -397,7 +397,6 @@ class _PyTorchWrapper:
             return preds.numpy()
 
 
-
 def log_model(pytorch_model: Any, artifact_path: str | None = None, **kwargs: Any) -> Any:
     """Log a PyTorch model to the active run as one tree, as ``mlflow.pytorch.log_model``.
 
@@ -410,4 +409,6 @@ def log_model(pytorch_model: Any, artifact_path: str | None = None, **kwargs: An
     """
     from modelshelf.models._logging import log_model as _log_model
 
-    return _log_model(save_model, artifact_path=artifact_path, pytorch_model=pytorch_model, **kwargs)
+    return _log_model(
+        save_model, artifact_path=artifact_path, pytorch_model=pytorch_model, **kwargs
+    )

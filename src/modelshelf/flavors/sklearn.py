@@ -328,7 +328,6 @@ class _SklearnModelWrapper:
         return self.sklearn_model.predict(data)
 
 
-
 def log_model(sk_model: Any, artifact_path: str | None = None, **kwargs: Any) -> Any:
     """Log a scikit-learn model to the active run as one tree, as ``mlflow.sklearn.log_model``.
 

@@ -219,7 +219,6 @@ class _XGBModelWrapper:
         return model.predict(data, **_accepted(model.predict, params))
 
 
-
 def log_model(xgb_model: Any, artifact_path: str | None = None, **kwargs: Any) -> Any:
     """Log a XGBoost model to the active run as one tree, as ``mlflow.xgboost.log_model``.
 

@@ -109,7 +109,9 @@ def _dataframe_payload(df: Any) -> tuple[dict[str, Any], str]:
     columns = [
         [_plain(v, nan_to_null=False) for v in df.iloc[:, i].tolist()] for i in range(len(cols))
     ]
-    rows = [list(r) for r in zip(*columns, strict=True)] if columns else [[] for _ in range(len(df))]
+    rows = (
+        [list(r) for r in zip(*columns, strict=True)] if columns else [[] for _ in range(len(df))]
+    )
     payload: dict[str, Any] = (
         {} if default_cols else {"columns": [_plain(c, nan_to_null=False) for c in cols]}
     )

@@ -122,8 +122,11 @@ class RegistryClient:
         checkpoint_interval: int = 100,
         **storage_options: Any,
     ) -> None:
-        if isinstance(checkpoint_interval, bool) or not isinstance(checkpoint_interval, int) \
-                or checkpoint_interval < 0:
+        if (
+            isinstance(checkpoint_interval, bool)
+            or not isinstance(checkpoint_interval, int)
+            or checkpoint_interval < 0
+        ):
             raise InvalidInputError(
                 f"checkpoint_interval must be a whole number ≥ 0, got {checkpoint_interval!r}"
             )
@@ -131,11 +134,15 @@ class RegistryClient:
         self._reg_single_writer = bool(single_writer)
         self._reg_checkpoint_interval = checkpoint_interval
         url = self.shelf.url
-        options = json.dumps(getattr(self.shelf, "storage_options", {}), sort_keys=True,
-                             default=str)
+        options = json.dumps(
+            getattr(self.shelf, "storage_options", {}), sort_keys=True, default=str
+        )
         storage = self.shelf.storage
-        named = Path(self.shelf.blobs.cache.root) / "named" / hashlib.sha256(
-            url.encode()).hexdigest()[:16]
+        named = (
+            Path(self.shelf.blobs.cache.root)
+            / "named"
+            / hashlib.sha256(url.encode()).hexdigest()[:16]
+        )
         key = (url, options, type(storage).__module__ + "." + type(storage).__qualname__)
         self._reg_replica: Replica = replica_for(storage, key, named)
 
@@ -171,7 +178,9 @@ class RegistryClient:
     ) -> _T:
         self._reg_check_writable()
         return self._reg_replica.commit(
-            plan, result, checkpoint_interval=self._reg_checkpoint_interval,
+            plan,
+            result,
+            checkpoint_interval=self._reg_checkpoint_interval,
             fault=self._reg_fault,
         )
 
@@ -217,8 +226,9 @@ class RegistryClient:
                     f"registered model {name!r} already exists; pick another name, or use "
                     "create_model_version to add a version to it"
                 )
-            return [{"op": "create_model", "name": name, "description": description,
-                     "tags": tag_map}]
+            return [
+                {"op": "create_model", "name": name, "description": description, "tags": tag_map}
+            ]
 
         return self._reg_commit(plan, lambda s: s.to_registered_model(s.model(name)))
 
@@ -242,9 +252,12 @@ class RegistryClient:
         clauses = _search.parse_filter(filter_string, ["name"])
         order = _search.parse_order_by(
             order_by,
-            {"name": "name", "timestamp": "last_updated_timestamp",
-             "last_updated_timestamp": "last_updated_timestamp",
-             "creation_timestamp": "creation_timestamp"},
+            {
+                "name": "name",
+                "timestamp": "last_updated_timestamp",
+                "last_updated_timestamp": "last_updated_timestamp",
+                "creation_timestamp": "creation_timestamp",
+            },
             [("name", False)],
         )
         limit = _check_max_results(max_results)
@@ -252,7 +265,8 @@ class RegistryClient:
 
         def run(state: RegistryState) -> list[ModelRec]:
             return [
-                m for m in state.models.values()
+                m
+                for m in state.models.values()
                 if _search.matches(clauses, partial(getattr, m), m.tags)
             ]
 
@@ -454,10 +468,17 @@ class RegistryClient:
             model = state.model(name)
             created[:] = [model.next_version]
             action: dict[str, Any] = {
-                "op": "create_version", "name": name, "version": model.next_version,
-                "digest": str(digest), "source": str(source), "run_id": run_id,
-                "run_link": run_link, "description": description, "tags": tag_map,
-                "user_id": _user(), "model_id": model_id,
+                "op": "create_version",
+                "name": name,
+                "version": model.next_version,
+                "digest": str(digest),
+                "source": str(source),
+                "run_id": run_id,
+                "run_link": run_link,
+                "description": description,
+                "tags": tag_map,
+                "user_id": _user(),
+                "model_id": model_id,
             }
             if lineage:
                 action["lineage"] = dict(lineage)
@@ -479,8 +500,14 @@ class RegistryClient:
 
         def plan(state: RegistryState) -> list[dict[str, Any]]:
             state.version(name, number)
-            return [{"op": "update_version", "name": name, "version": number,
-                     "description": description}]
+            return [
+                {
+                    "op": "update_version",
+                    "name": name,
+                    "version": number,
+                    "description": description,
+                }
+            ]
 
         return self._reg_commit(plan, lambda s: self._reg_mv(s, name, number))
 
@@ -518,10 +545,14 @@ class RegistryClient:
         )
         order = _search.parse_order_by(
             order_by,
-            {"name": "name", "version_number": "version", "version": "version",
-             "creation_timestamp": "creation_timestamp",
-             "last_updated_timestamp": "last_updated_timestamp",
-             "timestamp": "last_updated_timestamp"},
+            {
+                "name": "name",
+                "version_number": "version",
+                "version": "version",
+                "creation_timestamp": "creation_timestamp",
+                "last_updated_timestamp": "last_updated_timestamp",
+                "timestamp": "last_updated_timestamp",
+            },
             [("name", False), ("version", True)],
         )
         limit = _check_max_results(max_results)
@@ -533,10 +564,15 @@ class RegistryClient:
 
         with self._reg_replica.lock:
             state = self._reg_state()
-            models = ([state.models[n] for n in names[:1] if n in state.models] if names
-                      else list(state.models.values()))
+            models = (
+                [state.models[n] for n in names[:1] if n in state.models]
+                if names
+                else list(state.models.values())
+            )
             found = [
-                (m, r) for m in models for r in state.live_versions(m)
+                (m, r)
+                for m in models
+                for r in state.live_versions(m)
                 if _search.matches(clauses, partial(field, (m, r)), r.tags)
             ]
             found.sort(key=_search.order_key(order, field))
@@ -597,8 +633,14 @@ class RegistryClient:
             if archive_existing_versions:
                 for rec in state.live_versions(state.model(name)):
                     if rec.version != number and rec.current_stage == canonical:
-                        actions.append({"op": "set_stage", "name": name,
-                                        "version": rec.version, "stage": "Archived"})
+                        actions.append(
+                            {
+                                "op": "set_stage",
+                                "name": name,
+                                "version": rec.version,
+                                "stage": "Archived",
+                            }
+                        )
             return actions
 
         return self._reg_commit(plan, lambda s: self._reg_mv(s, name, number))
@@ -612,8 +654,12 @@ class RegistryClient:
         return self.get_model_version(name, version).digest
 
     def set_model_version_tag(
-        self, name: str, version: int | str | None = None, key: str | None = None,
-        value: Any = None, stage: str | None = None,
+        self,
+        name: str,
+        version: int | str | None = None,
+        key: str | None = None,
+        value: Any = None,
+        stage: str | None = None,
     ) -> None:
         """Raises ModelNotFoundError, VersionNotFoundError, InvalidNameError, InvalidInputError."""
         name = check_model_name(name)
@@ -622,13 +668,23 @@ class RegistryClient:
 
         def plan(state: RegistryState) -> list[dict[str, Any]]:
             state.version(name, number)
-            return [{"op": "set_version_tag", "name": name, "version": number, "key": key,
-                     "value": text}]
+            return [
+                {
+                    "op": "set_version_tag",
+                    "name": name,
+                    "version": number,
+                    "key": key,
+                    "value": text,
+                }
+            ]
 
         self._reg_commit(plan)
 
     def delete_model_version_tag(
-        self, name: str, version: int | str | None = None, key: str | None = None,
+        self,
+        name: str,
+        version: int | str | None = None,
+        key: str | None = None,
         stage: str | None = None,
     ) -> None:
         """Remove a version tag (a no-op if absent). Raises ModelNotFoundError,
@@ -700,8 +756,12 @@ class RegistryClient:
         if as_of is not None:
             if not isinstance(as_of, datetime):
                 raise InvalidInputError(f"as_of must be a datetime, got {as_of!r}")
-            return self._reg_alias(_audit.state_as_of(self._reg_replica, as_of), name, alias,
-                                   f" at {as_of.isoformat()}")
+            return self._reg_alias(
+                _audit.state_as_of(self._reg_replica, as_of),
+                name,
+                alias,
+                f" at {as_of.isoformat()}",
+            )
         return self._reg_read(lambda s: self._reg_alias(s, name, alias, ""))
 
     def _reg_alias(self, state: RegistryState, name: str, alias: str, when: str) -> ModelVersion:
@@ -784,8 +844,10 @@ class RegistryClient:
 
 
 def _check_max_results(max_results: Any) -> int:
-    if isinstance(max_results, bool) or not isinstance(max_results, int) or not (
-        1 <= max_results <= _MAX_RESULTS
+    if (
+        isinstance(max_results, bool)
+        or not isinstance(max_results, int)
+        or not (1 <= max_results <= _MAX_RESULTS)
     ):
         raise InvalidInputError(
             f"max_results must be a whole number from 1 to {_MAX_RESULTS}, got {max_results!r}"

@@ -74,12 +74,16 @@ class RegistryVerifyReport:
         return self.ok
 
     def __str__(self) -> str:
-        head = (f"{self.commits} commits, {self.checkpoints} checkpoints, {self.trees} trees, "
-                f"{self.blobs} blobs checked: ")
+        head = (
+            f"{self.commits} commits, {self.checkpoints} checkpoints, {self.trees} trees, "
+            f"{self.blobs} blobs checked: "
+        )
         if self.ok:
             return head + "no problems"
-        return head + f"{len(self.problems)} problem(s):\n" + "\n".join(
-            f"  - {p}" for p in self.problems
+        return (
+            head
+            + f"{len(self.problems)} problem(s):\n"
+            + "\n".join(f"  - {p}" for p in self.problems)
         )
 
 
@@ -117,8 +121,14 @@ def _replay(
         undo: list[Callable[[], None]] = []
         mark = len(changes) if changes is not None else 0
         try:
-            state.apply(commit.actions, timestamp=commit.time_ms, actor=commit.actor, seq=seq,
-                        undo=undo, changes=changes)
+            state.apply(
+                commit.actions,
+                timestamp=commit.time_ms,
+                actor=commit.actor,
+                seq=seq,
+                undo=undo,
+                changes=changes,
+            )
         except (ModelshelfError, ValueError, TypeError) as exc:
             rollback(undo)
             if changes is not None:
@@ -211,24 +221,35 @@ def _verify(replica: Replica, blobs: BlobStore, deep: bool) -> RegistryVerifyRep
             continue
         if commit.prev != prev_hash:
             if seq == 1:
-                report.problems.append(RegistryProblem(
-                    key, "the first commit names a predecessor; the log was edited", seq))
+                report.problems.append(
+                    RegistryProblem(
+                        key, "the first commit names a predecessor; the log was edited", seq
+                    )
+                )
             else:
-                report.problems.append(RegistryProblem(
-                    log_key(seq - 1),
-                    f"commit {seq - 1} was edited after it was written: its bytes hash to "
-                    f"sha256:{prev_hash}, but commit {seq} recorded sha256:{commit.prev}",
-                    seq - 1,
-                ))
+                report.problems.append(
+                    RegistryProblem(
+                        log_key(seq - 1),
+                        f"commit {seq - 1} was edited after it was written: its bytes hash to "
+                        f"sha256:{prev_hash}, but commit {seq} recorded sha256:{commit.prev}",
+                        seq - 1,
+                    )
+                )
         undo: list[Callable[[], None]] = []
         try:
-            state.apply(commit.actions, timestamp=commit.time_ms, actor=commit.actor, seq=seq,
-                        undo=undo)
+            state.apply(
+                commit.actions, timestamp=commit.time_ms, actor=commit.actor, seq=seq, undo=undo
+            )
         except (ModelshelfError, ValueError, TypeError) as exc:
             rollback(undo)
-            report.problems.append(RegistryProblem(
-                key, f"commit {seq} is not valid on top of commit {seq - 1} and is ignored by "
-                f"readers: {exc}", seq))
+            report.problems.append(
+                RegistryProblem(
+                    key,
+                    f"commit {seq} is not valid on top of commit {seq - 1} and is ignored by "
+                    f"readers: {exc}",
+                    seq,
+                )
+            )
         state.advance(seq, commit.sha256, commit.time_ms, [])
         prev_hash = commit.sha256
         if seq in checkpoint_seqs:
@@ -236,20 +257,34 @@ def _verify(replica: Replica, blobs: BlobStore, deep: bool) -> RegistryVerifyRep
     head = state.seq
     for seq in listed:
         if seq > head:
-            report.problems.append(RegistryProblem(
-                log_key(seq), f"commit {seq} exists but commit {head + 1} is missing, so "
-                f"readers stop at commit {head}; restore commit {head + 1}", seq))
+            report.problems.append(
+                RegistryProblem(
+                    log_key(seq),
+                    f"commit {seq} exists but commit {head + 1} is missing, so "
+                    f"readers stop at commit {head}; restore commit {head + 1}",
+                    seq,
+                )
+            )
     for seq in sorted(checkpoint_seqs):
         if seq > head:
-            report.problems.append(RegistryProblem(
-                checkpoint_prefix(seq), f"checkpoint {seq} is newer than the log's head {head}"))
+            report.problems.append(
+                RegistryProblem(
+                    checkpoint_prefix(seq), f"checkpoint {seq} is newer than the log's head {head}"
+                )
+            )
     hint = replica.log.read_hint()
     if hint is not None and hint > head:
-        report.problems.append(RegistryProblem(
-            HINT_KEY, f"the _latest hint names checkpoint {hint}, beyond the log's head {head}"))
+        report.problems.append(
+            RegistryProblem(
+                HINT_KEY, f"the _latest hint names checkpoint {hint}, beyond the log's head {head}"
+            )
+        )
     elif hint is not None and hint not in checkpoint_seqs:
-        report.problems.append(RegistryProblem(
-            HINT_KEY, f"the _latest hint names checkpoint {hint}, which does not exist"))
+        report.problems.append(
+            RegistryProblem(
+                HINT_KEY, f"the _latest hint names checkpoint {hint}, which does not exist"
+            )
+        )
     _check_blobs(state, blobs, deep, report)
     return report
 
@@ -268,21 +303,29 @@ def _check_checkpoint(
     try:
         tables = replica.checkpoints.read_tables(seq)
     except CheckpointError as exc:
-        report.problems.append(RegistryProblem(
-            prefix, f"{exc}; readers fall back to an older checkpoint or the log", seq))
+        report.problems.append(
+            RegistryProblem(
+                prefix, f"{exc}; readers fall back to an older checkpoint or the log", seq
+            )
+        )
         return
     expected = state_to_tables(state)
     meta = tables["models"].schema.metadata or {}
     if meta.get(b"modelshelf.head", b"").decode() != (state.head or ""):
-        report.problems.append(RegistryProblem(
-            prefix, f"checkpoint {seq} records another head hash than commit {seq}", seq))
+        report.problems.append(
+            RegistryProblem(
+                prefix, f"checkpoint {seq} records another head hash than commit {seq}", seq
+            )
+        )
     for name in TABLES:
         if not expected[name].equals(tables[name], check_metadata=False):
-            report.problems.append(RegistryProblem(
-                f"{prefix}{name}.parquet",
-                f"checkpoint {seq} table {name!r} differs from replaying the log to commit {seq}",
-                seq,
-            ))
+            report.problems.append(
+                RegistryProblem(
+                    f"{prefix}{name}.parquet",
+                    f"checkpoint {seq} table {name!r} differs from replaying the log to commit {seq}",
+                    seq,
+                )
+            )
 
 
 def _check_blobs(
@@ -297,13 +340,18 @@ def _check_blobs(
         try:
             found = blobs.verify(Digest.parse(digest), deep=deep)
         except (ModelshelfError, OSError) as exc:
-            report.problems.append(RegistryProblem(Digest.parse(digest).key,
-                                                   f"tree of {who[0]} cannot be checked: {exc}"))
+            report.problems.append(
+                RegistryProblem(
+                    Digest.parse(digest).key, f"tree of {who[0]} cannot be checked: {exc}"
+                )
+            )
             continue
         report.blobs += max(0, found.checked - 1)
         for problem in found.problems:
             users_text = ", ".join(who[:3]) + (f" and {len(who) - 3} more" if len(who) > 3 else "")
             kind = "tree manifest" if problem.digest == digest else "blob"
-            report.problems.append(RegistryProblem(
-                problem.key, f"{kind} {problem.digest} of {users_text}: {problem.problem}"))
-
+            report.problems.append(
+                RegistryProblem(
+                    problem.key, f"{kind} {problem.digest} of {users_text}: {problem.problem}"
+                )
+            )

@@ -107,8 +107,9 @@ def state_to_tables(state: RegistryState) -> dict[str, Any]:
             "status": [r.status for _, r in recs],
             "status_message": [r.status_message for _, r in recs],
             "model_id": [r.model_id for _, r in recs],
-            "lineage": [json.dumps(r.lineage, sort_keys=True) if r.lineage else None
-                        for _, r in recs],
+            "lineage": [
+                json.dumps(r.lineage, sort_keys=True) if r.lineage else None for _, r in recs
+            ],
             "deleted": [r.deleted for _, r in recs],
             "deleted_timestamp": [r.deleted_timestamp for _, r in recs],
         },
@@ -154,22 +155,36 @@ def state_from_tables(tables: dict[str, Any]) -> RegistryState:
     state = RegistryState()
     state.seq, state.head, state.time_ms = seq, head, time_ms
     m = tables["models"].to_pydict()
-    for row in zip(m["name"], m["creation_timestamp"], m["last_updated_timestamp"],
-                   m["description"], m["next_version"], strict=False):
+    for row in zip(
+        m["name"],
+        m["creation_timestamp"],
+        m["last_updated_timestamp"],
+        m["description"],
+        m["next_version"],
+        strict=False,
+    ):
         name, created, updated, description, next_version = row
-        state.models[name] = ModelRec(name, created, updated, description,
-                                      next_version=next_version)
+        state.models[name] = ModelRec(
+            name, created, updated, description, next_version=next_version
+        )
     v = tables["versions"].to_pydict()
     try:
         for i, (name, number) in enumerate(zip(v["name"], v["version"], strict=True)):
             lineage = v["lineage"][i]
             state.models[name].versions[number] = VersionRec(
-                version=number, creation_timestamp=v["creation_timestamp"][i],
-                last_updated_timestamp=v["last_updated_timestamp"][i], digest=v["digest"][i],
-                source=v["source"][i] or "", description=v["description"][i],
-                user_id=v["user_id"][i], current_stage=v["current_stage"][i],
-                run_id=v["run_id"][i], run_link=v["run_link"][i], status=v["status"][i],
-                status_message=v["status_message"][i], model_id=v["model_id"][i],
+                version=number,
+                creation_timestamp=v["creation_timestamp"][i],
+                last_updated_timestamp=v["last_updated_timestamp"][i],
+                digest=v["digest"][i],
+                source=v["source"][i] or "",
+                description=v["description"][i],
+                user_id=v["user_id"][i],
+                current_stage=v["current_stage"][i],
+                run_id=v["run_id"][i],
+                run_link=v["run_link"][i],
+                status=v["status"][i],
+                status_message=v["status_message"][i],
+                model_id=v["model_id"][i],
                 lineage=json.loads(lineage) if lineage else {},
                 deleted_timestamp=v["deleted_timestamp"][i],
             )
@@ -177,12 +192,16 @@ def state_from_tables(tables: dict[str, Any]) -> RegistryState:
         for name, alias, version in zip(a["name"], a["alias"], a["version"], strict=False):
             state.models[name].aliases[alias] = version
         t = tables["tags"].to_pydict()
-        for name, version, key, value in zip(t["name"], t["version"], t["key"], t["value"], strict=False):
+        for name, version, key, value in zip(
+            t["name"], t["version"], t["key"], t["value"], strict=False
+        ):
             model = state.models[name]
             target = model.tags if version is None else model.versions[version].tags
             target[key] = value
     except KeyError as exc:
-        raise CheckpointError(f"checkpoint tables disagree: {exc} is referenced but absent") from exc
+        raise CheckpointError(
+            f"checkpoint tables disagree: {exc} is referenced but absent"
+        ) from exc
     for model in state.models.values():  # keep versions in number order whatever the row order
         if any(a > b for a, b in zip(model.versions, list(model.versions)[1:], strict=False)):
             model.versions = dict(sorted(model.versions.items()))
@@ -361,4 +380,3 @@ class CheckpointStore:
                 path.unlink()
             except OSError:
                 pass
-

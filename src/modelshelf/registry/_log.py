@@ -230,4 +230,3 @@ def _read_one(storage: Storage, key: str) -> dict[str, bytes | None]:
         return {key: storage.read(key)}
     except ObjectNotFoundError:
         return {key: None}
-

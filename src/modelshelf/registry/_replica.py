@@ -110,7 +110,9 @@ class Replica:
             try:
                 return self.checkpoints.read(hint, manifest), hint
             except CheckpointError as exc:
-                _log.warning("registry checkpoint %d is unusable (%s); trying older ones", hint, exc)
+                _log.warning(
+                    "registry checkpoint %d is unusable (%s); trying older ones", hint, exc
+                )
         # No hint, or a bad checkpoint: list the checkpoints folder (not the log) once.
         for seq in reversed(self.checkpoints.list()):
             if seq in tried:
@@ -146,8 +148,9 @@ class Replica:
                 )
             undo: list[Callable[[], None]] = []
             try:
-                state.apply(commit.actions, timestamp=commit.time_ms, actor=commit.actor,
-                            seq=seq, undo=undo)
+                state.apply(
+                    commit.actions, timestamp=commit.time_ms, actor=commit.actor, seq=seq, undo=undo
+                )
             except (ModelshelfError, ValueError, TypeError) as exc:
                 rollback(undo)
                 state.rejected.append((seq, str(exc)))
@@ -189,8 +192,9 @@ class Replica:
             "attempts: other writers kept taking the next commit. Try again"
         )
 
-    def _attempt(self, plan: Plan, result: Callable[[RegistryState], Any],
-                 fault: Fault | None) -> Any:
+    def _attempt(
+        self, plan: Plan, result: Callable[[RegistryState], Any], fault: Fault | None
+    ) -> Any:
         state = self.current()
         actions = plan(state)
         if not actions:
@@ -308,4 +312,3 @@ def clear_replicas() -> None:
     """Forget every in-memory replica (tests and benchmarks use this for cold reads)."""
     with _REPLICAS_LOCK:
         _REPLICAS.clear()
-

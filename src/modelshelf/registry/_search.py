@@ -17,8 +17,15 @@ from typing import Any, TypeVar
 
 from modelshelf.errors import InvalidInputError
 
-__all__ = ["Clause", "decode_token", "encode_token", "matches", "order_key", "parse_filter",
-           "parse_order_by"]
+__all__ = [
+    "Clause",
+    "decode_token",
+    "encode_token",
+    "matches",
+    "order_key",
+    "parse_filter",
+    "parse_order_by",
+]
 
 _T = TypeVar("_T")
 
@@ -54,7 +61,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
 
     def fail() -> InvalidInputError:
         return InvalidInputError(
-            f"cannot parse the filter {text!r} near {text[pos:pos + 20]!r}; "
+            f"cannot parse the filter {text!r} near {text[pos : pos + 20]!r}; "
             "expected clauses like name = 'x' AND tags.k = 'v'"
         )
 
@@ -91,7 +98,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
             m = re.compile(r"[\w.]+").match(text, pos)
             assert m is not None
             word, pos = m.group(), m.end()
-            if word.lower() in ("tags.", "tag.") and pos < n and text[pos] in "`\"":
+            if word.lower() in ("tags.", "tag.") and pos < n and text[pos] in '`"':
                 close = text.find(text[pos], pos + 1)
                 if close < 0:
                     raise fail()
@@ -154,13 +161,31 @@ def parse_filter(text: str | None, allowed: Sequence[str]) -> list[Clause]:
         op = raw.upper()
         if kind == "word" and op == "NOT":
             i += 1
-            need(i < len(tokens) and tokens[i][1].upper() in ("IN", "LIKE", "ILIKE"),
-                 "IN, LIKE or ILIKE after NOT")
+            need(
+                i < len(tokens) and tokens[i][1].upper() in ("IN", "LIKE", "ILIKE"),
+                "IN, LIKE or ILIKE after NOT",
+            )
             op = "NOT " + tokens[i][1].upper()
         elif op == "<>":
             op = "!="
-        need(op in ("=", "!=", ">", "<", ">=", "<=", "LIKE", "ILIKE", "IN", "NOT IN",
-                    "NOT LIKE", "NOT ILIKE"), f"an operator, got {raw!r}")
+        need(
+            op
+            in (
+                "=",
+                "!=",
+                ">",
+                "<",
+                ">=",
+                "<=",
+                "LIKE",
+                "ILIKE",
+                "IN",
+                "NOT IN",
+                "NOT LIKE",
+                "NOT ILIKE",
+            ),
+            f"an operator, got {raw!r}",
+        )
         i += 1
         if op in ("IN", "NOT IN"):
             need(i < len(tokens) and tokens[i][1] == "(", "'(' after IN")
@@ -217,10 +242,14 @@ def _test(op: str, actual: Any, expected: Any) -> bool:
         hit = bool(_like(str(expected), flags).match(str(actual)))
         return not hit if op.startswith("NOT") else hit
     try:
-        return bool({
-            ">": actual > expected, "<": actual < expected,
-            ">=": actual >= expected, "<=": actual <= expected,
-        }[op])
+        return bool(
+            {
+                ">": actual > expected,
+                "<": actual < expected,
+                ">=": actual >= expected,
+                "<=": actual <= expected,
+            }[op]
+        )
     except TypeError:
         return False
 
@@ -281,7 +310,9 @@ class _Desc:
         return isinstance(other, _Desc) and bool(self.value == other.value)
 
 
-def order_key(order: list[tuple[str, bool]], get: Callable[[Any, str], Any]) -> Callable[[Any], Any]:
+def order_key(
+    order: list[tuple[str, bool]], get: Callable[[Any, str], Any]
+) -> Callable[[Any], Any]:
     def key(item: Any) -> tuple[Any, ...]:
         parts: list[Any] = []
         for field, desc in order:

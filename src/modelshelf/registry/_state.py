@@ -87,8 +87,7 @@ class RegistryState:
             return self.models[name]
         except KeyError:
             raise ModelNotFoundError(
-                f"registered model {name!r} does not exist; create it with "
-                "create_registered_model"
+                f"registered model {name!r} does not exist; create it with create_registered_model"
             ) from None
 
     def version(self, name: str, version: int) -> VersionRec:
@@ -247,8 +246,14 @@ class _Ctx:
     def record(self, action: str, name: str, **fields: Any) -> None:
         if self.changes is not None:
             self.changes.append(
-                RegistryChange(seq=self.seq, timestamp=self.ts, actor=self.actor,
-                               action=action, name=name, **fields)
+                RegistryChange(
+                    seq=self.seq,
+                    timestamp=self.ts,
+                    actor=self.actor,
+                    action=action,
+                    name=name,
+                    **fields,
+                )
             )
 
     def setattr(self, obj: Any, attr: str, value: Any) -> None:
@@ -389,8 +394,9 @@ def _set_version_tag(ctx: _Ctx, a: dict[str, Any]) -> None:
     model, rec = _version(ctx, a)
     old = rec.tags.get(a["key"])
     ctx.setitem(rec.tags, a["key"], str(a["value"]))
-    ctx.record("set_version_tag", model.name, version=rec.version, key=a["key"], old=old,
-               new=a["value"])
+    ctx.record(
+        "set_version_tag", model.name, version=rec.version, key=a["key"], old=old, new=a["value"]
+    )
 
 
 def _delete_version_tag(ctx: _Ctx, a: dict[str, Any]) -> None:
@@ -426,8 +432,9 @@ def _set_alias(ctx: _Ctx, a: dict[str, Any]) -> None:
     model, rec = _version(ctx, a)
     old = model.aliases.get(a["alias"])
     ctx.setitem(model.aliases, a["alias"], rec.version)
-    ctx.record("set_alias", model.name, version=rec.version, key=a["alias"], old=old,
-               new=rec.version)
+    ctx.record(
+        "set_alias", model.name, version=rec.version, key=a["alias"], old=old, new=rec.version
+    )
 
 
 def _delete_alias(ctx: _Ctx, a: dict[str, Any]) -> None:
