@@ -7,7 +7,7 @@ raw ``fs.put(lpaths, rpaths)`` / ``fs.get(rpaths, lpaths)`` of the same files, m
 ``put_tree`` (hash + existence check + upload) and ``get_tree`` (download + verify + cache +
 materialise, cold cache), and a re-put of the unchanged tree. Ratios are raw time / our time
 (1.0 = as fast as the raw copy; higher is better); "vs ceiling" divides by the slower of the raw
-copy and hashing every file (DESIGN.md: the local ceiling is min(sha256 speed, copy speed),
+copy and hashing every file (docs/explanation/architecture.md: the local ceiling is min(sha256 speed, copy speed),
 since every byte must be hashed). Median of --repeat runs.
 """
 

@@ -1,6 +1,6 @@
 """modelshelf vs MLflow, end to end: the same workloads on both, in one run, local and S3 (moto).
 
-Workloads (issue 7, item 6; DESIGN.md "Performance goals"):
+Workloads (issue 7, item 6; docs/explanation/architecture.md, "Performance goals"):
 
 1. log a model folder with ``pyfunc.log_model(python_model=<tiny PythonModel>,
    artifacts={"weights": <folder>}, registered_model_name=…)``: (a) 1 x 512 MiB,

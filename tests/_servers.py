@@ -59,7 +59,7 @@ AZURITE_KEY = (
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 )
 
-# Client settings the emulators need (STORAGE-FACTS §1); set for the whole session so child
+# Client settings the emulators need (docs/explanation/backend-facts.md); set for the whole session so child
 # processes of race tests inherit them. Credentials and config files point nowhere, so no
 # test ever reads the developer's cloud settings or asks a metadata server.
 _ENV = {
@@ -295,7 +295,7 @@ class _SerialMotoServer:
 
     moto checks ``If-None-Match: *`` and then stores the object as two separate steps in a
     threaded server, so concurrent creates of one key can both succeed (seen here: 2 winners
-    in a round under load; STORAGE-FACTS §Q3). A lock around the app makes each request
+    in a round under load; docs/explanation/backend-facts.md). A lock around the app makes each request
     atomic, so the race tests check modelshelf's protocol; SeaweedFS, fake-gcs-server and
     Azurite cover servers with real concurrency.
     """

@@ -1,4 +1,4 @@
-"""Predict-time enforcement (MLFLOW-FORMAT §8): conversions, messages, warnings, speed."""
+"""Predict-time enforcement (docs/explanation/mlflow-format.md §8): conversions, messages, warnings, speed."""
 
 from __future__ import annotations
 

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from modelshelf.errors import InvalidInputError, RequirementsMismatchWarning
+from modelshelf.models import MLFLOW_FORMAT_VERSION
 from modelshelf.models._environment import (
     _warn_mismatched_requirements,
     infer_pip_requirements,
@@ -22,6 +23,9 @@ from modelshelf.models._environment import (
     write_environment,
 )
 from tests.pyfunc._models import LinModel
+
+MLFLOW_PIN = f"mlflow=={MLFLOW_FORMAT_VERSION}"
+NEVER_INSTALLED = "0.0.1"  # a version no environment has, to provoke the mismatch warning
 
 
 def _pin(name: str) -> str:
@@ -76,11 +80,11 @@ def test_inference_is_fast(tmp_path: Path) -> None:
 
 
 def test_written_files_have_mlflow_shapes(tmp_path: Path) -> None:
-    reqs = write_environment(tmp_path, ["cloudpickle==3.1.2", "pandas==3.1.1"])
-    assert reqs == ["mlflow==3.17.2", "cloudpickle==3.1.2", "pandas==3.1.1"]
-    assert (
-        tmp_path / "requirements.txt"
-    ).read_text() == "mlflow==3.17.2\ncloudpickle==3.1.2\npandas==3.1.1"
+    reqs = write_environment(tmp_path, [_pin("cloudpickle"), _pin("pandas")])
+    assert reqs == [MLFLOW_PIN, _pin("cloudpickle"), _pin("pandas")]
+    assert (tmp_path / "requirements.txt").read_text() == "\n".join(
+        [MLFLOW_PIN, _pin("cloudpickle"), _pin("pandas")]
+    )
     conda = yaml.safe_load((tmp_path / "conda.yaml").read_text())
     py = ".".join(map(str, sys.version_info[:3]))
     assert conda == {
@@ -104,12 +108,12 @@ def test_constraints_and_requirement_files(tmp_path: Path) -> None:
     reqs = write_environment(
         out, [], pip_requirements=[f"-r {tmp_path / 'r.txt'}", f"-c {tmp_path / 'c.txt'}"]
     )
-    assert reqs == ["mlflow==3.17.2", "foo==1", "bar", "-c constraints.txt"]
+    assert reqs == [MLFLOW_PIN, "foo==1", "bar", "-c constraints.txt"]
     assert (out / "constraints.txt").read_text() == "numpy<3"
     out2 = tmp_path / "out2"
     out2.mkdir()
     assert write_environment(out2, ["a==1"], pip_requirements=str(tmp_path / "r.txt")) == [
-        "mlflow==3.17.2",
+        MLFLOW_PIN,
         "foo==1",
         "bar",
     ]
@@ -119,7 +123,7 @@ def test_constraints_and_requirement_files(tmp_path: Path) -> None:
 
 def test_mismatch_check_ignores_mlflow_and_names_packages(tmp_path: Path) -> None:
     (tmp_path / "requirements.txt").write_text(
-        f"mlflow==0.1\n{_pin('numpy')}\npandas==0.0.1\nnot-installed-pkg==1.0\nscipy>=1\n-r other.txt"
+        f"mlflow=={NEVER_INSTALLED}\n{_pin('numpy')}\npandas=={NEVER_INSTALLED}\nnot-installed-pkg==1.0\nscipy>=1\n-r other.txt"
     )
     bad = mismatched_requirements(tmp_path)
     assert len(bad) == 2

@@ -71,7 +71,7 @@ def test_round_trip_keeps_unknown_keys_and_is_identical(tmp_path: Path) -> None:
         "future_key": {"nested": True},
         "is_signature_from_type_hint": False,
         "metadata": {"foo": "bar"},
-        "mlflow_version": "3.17.2",
+        "mlflow_version": MLFLOW_FORMAT_VERSION,
         "model_id": "m-" + "0" * 32,
         "model_size_bytes": 12,
         "model_uuid": "m-" + "0" * 32,

@@ -1,4 +1,4 @@
-"""Signature types, schema rules and MLmodel JSON (MLFLOW-FORMAT §4), without MLflow."""
+"""Signature types, schema rules and MLmodel JSON (docs/explanation/mlflow-format.md §4), without MLflow."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""infer_signature rules (MLFLOW-FORMAT §4), checked against literal expected JSON."""
+"""infer_signature rules (docs/explanation/mlflow-format.md §4), checked against literal expected JSON."""
 
 from __future__ import annotations
 

@@ -26,7 +26,7 @@ from modelshelf.errors import (
     SchemaEnforcementError,
     SignatureInferenceWarning,
 )
-from modelshelf.models import Model, infer_signature
+from modelshelf.models import MLFLOW_FORMAT_VERSION, Model, infer_signature
 from modelshelf.pyfunc import (
     PyFuncModel,
     PythonModel,
@@ -36,6 +36,9 @@ from modelshelf.pyfunc import (
     save_model,
 )
 from tests.pyfunc._models import CtxNamedModel, LinModel, NoContextModel, ParamsOnlyModel
+
+MLFLOW_PIN = f"mlflow=={MLFLOW_FORMAT_VERSION}"
+NEVER_INSTALLED = "0.0.1"  # a version no environment has, to provoke the mismatch warning
 
 LOADER_SRC = Path(__file__).parent / "loader_src" / "shelf_test_loader.py"
 DF = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [3.0, 4.0, 0.5]})
@@ -93,7 +96,7 @@ def test_python_model_layout_and_mlmodel(tmp_path: Path, offset_file: Path) -> N
     reqs = (path / "requirements.txt").read_text()
     assert not reqs.endswith("\n")
     lines = reqs.split("\n")
-    assert lines[0] == "mlflow==3.17.2"
+    assert lines[0] == MLFLOW_PIN
     assert any(line.startswith("scikit-learn==") for line in lines)
     assert any(line.startswith("modelshelf==") for line in lines)
     assert any(line.startswith("cloudpickle==") for line in lines)
@@ -231,7 +234,7 @@ def test_loader_module_with_code_and_data(tmp_path: Path) -> None:
     conf = d["flavors"]["python_function"]
     assert conf["code"] == "code" and conf["data"] == "data/k.json" and conf["streamable"] is False
     assert (path / "code" / "shelf_test_loader.py").is_file()
-    assert (path / "requirements.txt").read_text() == "mlflow==3.17.2\nnumpy"
+    assert (path / "requirements.txt").read_text() == f"{MLFLOW_PIN}\nnumpy"
     m = load_model_from_dir(path)
     np.testing.assert_allclose(m.predict(np.array([1.0, 2.0]), params=None), [3.0, 6.0])
 
@@ -257,7 +260,7 @@ def test_data_absent_means_model_root(tmp_path: Path) -> None:
 def test_requirement_arguments(tmp_path: Path) -> None:
     save_model(tmp_path / "a", python_model=NoContextModel(), extra_pip_requirements=["tqdm>=4"])
     lines = (tmp_path / "a" / "requirements.txt").read_text().split("\n")
-    assert lines[0] == "mlflow==3.17.2" and lines[-1] == "tqdm>=4" and len(lines) > 2
+    assert lines[0] == MLFLOW_PIN and lines[-1] == "tqdm>=4" and len(lines) > 2
     save_model(
         tmp_path / "b", python_model=NoContextModel(), pip_requirements=["mlflow>=3", "x==1"]
     )
@@ -268,9 +271,9 @@ def test_requirement_arguments(tmp_path: Path) -> None:
         "dependencies": ["python=3.11", {"pip": ["y==2"]}],
     }
     save_model(tmp_path / "c", python_model=NoContextModel(), conda_env=conda)
-    assert (tmp_path / "c" / "requirements.txt").read_text() == "mlflow==3.17.2\ny==2"
+    assert (tmp_path / "c" / "requirements.txt").read_text() == f"{MLFLOW_PIN}\ny==2"
     written = yaml.safe_load((tmp_path / "c" / "conda.yaml").read_text())
-    assert written["dependencies"][-1] == {"pip": ["mlflow==3.17.2", "y==2"]}
+    assert written["dependencies"][-1] == {"pip": [MLFLOW_PIN, "y==2"]}
     with pytest.raises(InvalidInputError, match="only one of"):
         save_model(
             tmp_path / "d",
@@ -345,7 +348,9 @@ def test_load_model_accepts_paths_and_file_uris(tmp_path: Path) -> None:
 
 def test_python_version_and_requirement_mismatch_warn(tmp_path: Path) -> None:
     path = tmp_path / "m"
-    save_model(path, python_model=NoContextModel(), extra_pip_requirements=["numpy==0.0.1"])
+    save_model(
+        path, python_model=NoContextModel(), extra_pip_requirements=[f"numpy=={NEVER_INSTALLED}"]
+    )
     with pytest.warns(Warning, match="numpy") as rec:
         load_model_from_dir(path)
     assert any("installed" in str(w.message) for w in rec)

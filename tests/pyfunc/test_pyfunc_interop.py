@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import re
 from pathlib import Path
@@ -22,7 +23,9 @@ pytestmark = pytest.mark.interop
 
 LOADER_SRC = Path(__file__).parent / "loader_src" / "shelf_test_loader.py"
 DF = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [3.0, 4.0, 0.5]})
-REQS = ["cloudpickle==3.1.2"]  # skips MLflow's 2.5 s inference subprocess; same on both sides
+REQS = [
+    f"cloudpickle=={importlib.metadata.version('cloudpickle')}"
+]  # skips MLflow's 2.5 s inference subprocess; same on both sides
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""MlflowClient-compatible registry semantics (MLFLOW-FORMAT.md §10)."""
+"""MlflowClient-compatible registry semantics (docs/explanation/mlflow-format.md §10)."""
 
 from __future__ import annotations
 

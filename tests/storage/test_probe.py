@@ -18,7 +18,7 @@ def test_probe_true_on_every_real_backend(storage: Storage) -> None:
 @pytest.mark.slow
 @pytest.mark.xdist_group("gcpemulator")
 def test_probe_false_on_gcp_storage_emulator(gcp_emulator_endpoint: Endpoint) -> None:
-    # gcp-storage-emulator accepts ifGenerationMatch=0 and overwrites anyway (STORAGE-FACTS §2):
+    # gcp-storage-emulator accepts ifGenerationMatch=0 and overwrites anyway (docs/explanation/backend-facts.md):
     # exactly the kind of store the registry must refuse for multi-writer use.
     url = f"{gcp_emulator_endpoint.base_url}/{uuid.uuid4().hex}"
     storage = open_storage(url, **gcp_emulator_endpoint.options)

@@ -1,4 +1,4 @@
-"""Predict-time enforcement of a signature, with MLflow 3.17's rules (MLFLOW-FORMAT §8).
+"""Predict-time enforcement of a signature, with MLflow 3.17's rules (docs/explanation/mlflow-format.md §8).
 
 :func:`enforce_input` checks and converts model input against ``signature.inputs``;
 :func:`enforce_params` validates params against ``signature.params`` and fills defaults.

@@ -1,4 +1,4 @@
-"""Signature inference from example data, following MLflow 3.17 (MLFLOW-FORMAT §4).
+"""Signature inference from example data, following MLflow 3.17 (docs/explanation/mlflow-format.md §4).
 
 * DataFrame → named ColSpecs from the column dtypes (object columns by their values; list
   cells → array, dict cells → object; a column holding None/NaN → ``required: false``; an

@@ -1,6 +1,6 @@
 """Input examples: ``input_example.json``, ``serving_input_example.json`` and their MLmodel info.
 
-File shapes follow MLflow 3.x (MLFLOW-FORMAT §5):
+File shapes follow MLflow 3.x (docs/explanation/mlflow-format.md §5):
 
 ========================  ===========================================  ====================
 example                   ``input_example.json``                       ``type``

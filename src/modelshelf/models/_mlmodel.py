@@ -64,7 +64,7 @@ def _utc_now_str() -> str:
 class Model:
     """An MLflow model's metadata: the content of its ``MLmodel`` file.
 
-    Attributes mirror the ``MLmodel`` keys (see MLFLOW-FORMAT §2). Keys this class does not
+    Attributes mirror the ``MLmodel`` keys (see docs/explanation/mlflow-format.md §2). Keys this class does not
     model (``resources``, ``env_vars``, ``databricks_runtime``, future keys…) live in
     :attr:`extra` and are written back unchanged.
     """

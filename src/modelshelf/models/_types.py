@@ -1,6 +1,6 @@
 """Column types of an MLflow signature: :class:`DataType` and the complex types.
 
-The JSON shapes follow MLflow exactly (see ``docs``/MLFLOW-FORMAT §4)::
+The JSON shapes follow MLflow exactly (see docs/explanation/mlflow-format.md §4)::
 
     {"type": "long"}
     {"type": "array", "items": {"type": "string"}}

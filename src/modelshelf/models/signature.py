@@ -1,6 +1,6 @@
 """Model signatures in MLflow's format: schemas of inputs and outputs, and inference params.
 
-A signature is stored in ``MLmodel`` as three JSON *strings* (MLFLOW-FORMAT §4)::
+A signature is stored in ``MLmodel`` as three JSON *strings* (docs/explanation/mlflow-format.md §4)::
 
     signature:
       inputs: '[{"type": "double", "name": "x", "required": true}]'
@@ -267,7 +267,7 @@ class TensorSpec:
 class Schema:
     """The columns (:class:`ColSpec`) or tensors (:class:`TensorSpec`) of a dataset.
 
-    Rules (MLFLOW-FORMAT §4): non-empty; all ColSpec or all TensorSpec; all named or all
+    Rules (docs/explanation/mlflow-format.md §4): non-empty; all ColSpec or all TensorSpec; all named or all
     unnamed; several tensors must be named; unnamed inputs cannot be optional.
 
     Raises:

@@ -1,4 +1,4 @@
-"""Loading a model directory as a :class:`PyFuncModel` (MLFLOW-FORMAT §7)."""
+"""Loading a model directory as a :class:`PyFuncModel` (docs/explanation/mlflow-format.md §7)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The one place registry names, aliases, tags, versions and stages are validated.
 
-The rules follow MLflow's registry (MLFLOW-FORMAT.md §10) so a name that works there works here.
+The rules follow MLflow's registry (docs/explanation/mlflow-format.md §10) so a name that works there works here.
 """
 
 from __future__ import annotations

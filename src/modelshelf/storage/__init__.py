@@ -85,7 +85,7 @@ def open_storage(url: str | Any, **storage_options: Any) -> Storage:
     cls = getattr(module, class_name)
     options = dict(storage_options)
     if scheme != "memory":
-        # Another writer's keys must be visible at once: no listing cache (STORAGE-FACTS Q4).
+        # Another writer's keys must be visible at once: no listing cache (docs/explanation/backend-facts.md).
         options.setdefault("use_listings_cache", False)
     fs = cls(**options)
     root = fs._strip_protocol(url).rstrip("/")

@@ -1,6 +1,6 @@
 """Object-store storage over fsspec: S3 (s3fs), GCS (gcsfs), Azure (adlfs) and memory.
 
-Create-if-absent is one conditional single-request write per backend (see STORAGE-FACTS.md):
+Create-if-absent is one conditional single-request write per backend (see docs/explanation/backend-facts.md):
 S3 PutObject with ``If-None-Match: *``, GCS ``ifGenerationMatch=0``, Azure upload without
 overwrite; all reached through ``pipe_file(mode="create")``. ``open(..., "xb")`` is never used
 (s3fs truncates an existing key on an empty body; gcsfs uses resumable uploads).
@@ -52,7 +52,7 @@ class FsspecStorage(Storage):
         return path[len(root) + 1 :] if root else path
 
     def _fresh(self, path: str | None = None) -> None:
-        # Bypass fsspec's listing caches: another process may have written since (STORAGE-FACTS Q4).
+        # Bypass fsspec's listing caches: another process may have written since (docs/explanation/backend-facts.md).
         try:
             self.fs.invalidate_cache(path)
         except Exception:  # noqa: BLE001 - a cache that cannot be cleared is simply not there

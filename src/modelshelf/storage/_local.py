@@ -1,7 +1,7 @@
 """Local-disk storage: plain files, atomic create by temp file + ``os.link``.
 
 fsspec's LocalFileSystem is not used for writes: its ``pipe_file(mode="create")`` is
-exists-then-write and ``put_file`` ignores ``mode`` (see STORAGE-FACTS.md).
+exists-then-write and ``put_file`` ignores ``mode`` (see docs/explanation/backend-facts.md).
 """
 
 from __future__ import annotations
