@@ -6,7 +6,9 @@ import json
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -71,3 +73,38 @@ def test_ruff_is_clean() -> None:
         [str(ruff), "check", "src", "tests", "benchmarks"], cwd=root, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout[-3000:]
+
+
+def _pyproject() -> dict[str, Any]:
+    root = Path(__file__).resolve().parents[1]
+    return tomllib.loads((root / "pyproject.toml").read_text())
+
+
+def test_published_dependencies_are_ranges_never_pins() -> None:
+    # Library users are never pinned by us: exact versions live only in requirements/*.lock.
+    project = _pyproject()["project"]
+    declared = list(project["dependencies"])
+    for extra in project["optional-dependencies"].values():
+        declared.extend(extra)
+    pinned = [req for req in declared if "==" in req or "===" in req]
+    assert pinned == []
+
+
+def test_plain_install_gives_a_working_cli(tmp_path: Path) -> None:
+    # `pip install modelshelf` with no extras must give a `modelshelf` command that runs.
+    uv = Path(sys.executable).with_name("uv")
+    if not uv.exists():
+        pytest.skip("uv is not installed (make install puts it in .venv)")
+    root = Path(__file__).resolve().parents[1]
+    venv = tmp_path / "plain"
+    subprocess.run([str(uv), "venv", "-q", "--python", sys.executable, str(venv)], check=True)
+    subprocess.run(
+        [str(uv), "pip", "install", "-q", "--python", str(venv / "bin" / "python"), str(root)],
+        check=True,
+        capture_output=True,
+    )
+    result = subprocess.run(
+        [str(venv / "bin" / "modelshelf"), "--help"], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Usage" in result.stdout
