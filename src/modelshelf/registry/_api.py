@@ -249,19 +249,11 @@ class RegistryClient:
         Raises:
             InvalidInputError: a malformed filter, order_by, max_results or page_token.
         """
-        clauses = _search.parse_filter(filter_string, ["name"])
-        order = _search.parse_order_by(
-            order_by,
-            {
-                "name": "name",
-                "timestamp": "last_updated_timestamp",
-                "last_updated_timestamp": "last_updated_timestamp",
-                "creation_timestamp": "creation_timestamp",
-            },
-            [("name", False)],
-        )
+        clauses = _search.parse_filter(filter_string, _search.MODEL_FIELDS)
+        order = _search.parse_order_by_fields(order_by, _search.MODEL_FIELDS, [("name", False)])
         limit = _check_max_results(max_results)
-        offset = _search.decode_token(page_token)
+        query = repr(("models", clauses, order))
+        offset = _search.decode_token(page_token, query)
 
         def run(state: RegistryState) -> list[ModelRec]:
             return [
@@ -276,8 +268,8 @@ class RegistryClient:
             found.sort(key=_search.order_key(order, getattr))
             page = found[offset : offset + limit]
             items = [state.to_registered_model(m) for m in page]
-        token = _search.encode_token(offset + limit) if offset + limit < len(found) else None
-        return PagedList(items, token)
+        more = offset + limit < len(found)
+        return PagedList(items, _search.encode_token(offset + limit, query) if more else None)
 
     def update_registered_model(
         self, name: str, description: str | None = None, deployment_job_id: str | None = None
@@ -539,25 +531,16 @@ class RegistryClient:
         Raises:
             InvalidInputError: a malformed filter, order_by, max_results or page_token.
         """
-        clauses = _search.parse_filter(
-            filter_string,
-            ["name", "run_id", "version", "source", "digest", "current_stage", "user_id"],
-        )
-        order = _search.parse_order_by(
-            order_by,
-            {
-                "name": "name",
-                "version_number": "version",
-                "version": "version",
-                "creation_timestamp": "creation_timestamp",
-                "last_updated_timestamp": "last_updated_timestamp",
-                "timestamp": "last_updated_timestamp",
-            },
-            [("name", False), ("version", True)],
+        clauses = _search.parse_filter(filter_string, _search.VERSION_FIELDS)
+        order = _search.parse_order_by_fields(
+            order_by, _search.VERSION_FIELDS, [("name", False), ("version", True)]
         )
         limit = _check_max_results(max_results)
-        offset = _search.decode_token(page_token)
-        names = [c.value for c in clauses if c.attr == "name" and c.op == "="]
+        query = repr(("versions", clauses, order))
+        offset = _search.decode_token(page_token, query)
+        names = [
+            c.value for c in clauses if c.kind == "attributes" and c.key == "name" and c.op == "="
+        ]
 
         def field(item: tuple[ModelRec, VersionRec], attr: str) -> Any:
             return item[0].name if attr == "name" else getattr(item[1], attr)
@@ -578,8 +561,8 @@ class RegistryClient:
             found.sort(key=_search.order_key(order, field))
             page = found[offset : offset + limit]
             items = [state.to_model_version(m, r) for m, r in page]
-        token = _search.encode_token(offset + limit) if offset + limit < len(found) else None
-        return PagedList(items, token)
+        more = offset + limit < len(found)
+        return PagedList(items, _search.encode_token(offset + limit, query) if more else None)
 
     def get_latest_versions(
         self, name: str, stages: Sequence[str] | None = None
