@@ -15,6 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+from modelshelf._actor import whoami
 from modelshelf._shelf import Shelf, get_shelf
 from modelshelf.cas import Digest
 from modelshelf.errors import (
@@ -839,6 +840,4 @@ def _check_max_results(max_results: Any) -> int:
 
 
 def _user() -> str:
-    from modelshelf.registry._log import actor
-
-    return actor()
+    return str(whoami())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 import sys
@@ -12,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from modelshelf import _settings
+from modelshelf._actor import whoami
 from modelshelf._paging import PagedList, decode_token, page
 from modelshelf._shelf import Shelf, get_shelf
 from modelshelf.cas import Digest
@@ -144,7 +143,7 @@ class RunsClient:
             exp = self._runs_records.ensure_experiment(experiment_name or DEFAULT_EXPERIMENT)
         all_tags = {k: str(v) for k, v in (tags or {}).items()}
         name = run_name or all_tags.get(RUN_NAME_TAG) or random_run_name()
-        user = _settings.actor() or _user()
+        user = whoami().user
         all_tags.setdefault(RUN_NAME_TAG, name)
         all_tags.setdefault("mlflow.user", user)
         all_tags.setdefault(
@@ -555,10 +554,3 @@ def _metrics_table(metrics: Sequence[Metric]) -> Any:
             "timestamp": pa.array([m.timestamp for m in metrics], pa.int64()),
         }
     )
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # noqa: BLE001 - no passwd entry in some containers
-        return "unknown"
