@@ -31,6 +31,7 @@ from modelshelf.errors import (
     VersionNotFoundError,
 )
 from modelshelf.registry import _audit, _search
+from modelshelf.registry._actions import Action, CreateVersion
 from modelshelf.registry._checkpoint import state_to_tables
 from modelshelf.registry._entities import ModelVersion, PagedList, RegisteredModel, RegistryChange
 from modelshelf.registry._names import (
@@ -174,7 +175,7 @@ class RegistryClient:
 
     def _reg_commit(
         self,
-        plan: Callable[[RegistryState], list[dict[str, Any]]],
+        plan: Callable[[RegistryState], list[Action]],
         result: Callable[[RegistryState], _T] = lambda _state: None,  # type: ignore[assignment,return-value]
     ) -> _T:
         self._reg_check_writable()
@@ -221,7 +222,7 @@ class RegistryClient:
         tag_map = check_tags(tags)
         description = check_text(description, "description")
 
-        def plan(state: RegistryState) -> list[dict[str, Any]]:
+        def plan(state: RegistryState) -> list[Action]:
             if name in state.models:
                 raise ModelExistsError(
                     f"registered model {name!r} already exists; pick another name, or use "
@@ -283,7 +284,7 @@ class RegistryClient:
         name = check_model_name(name)
         description = check_text(description, "description")
 
-        def plan(state: RegistryState) -> list[dict[str, Any]]:
+        def plan(state: RegistryState) -> list[Action]:
             state.model(name)
             return [{"op": "update_model", "name": name, "description": description}]
 
@@ -300,7 +301,7 @@ class RegistryClient:
         name = check_model_name(name)
         new_name = check_model_name(new_name)
 
-        def plan(state: RegistryState) -> list[dict[str, Any]]:
+        def plan(state: RegistryState) -> list[Action]:
             state.model(name)
             if new_name == name:
                 return []
@@ -320,7 +321,7 @@ class RegistryClient:
         """
         name = check_model_name(name)
 
-        def plan(state: RegistryState) -> list[dict[str, Any]]:
+        def plan(state: RegistryState) -> list[Action]:
             state.model(name)
             return [{"op": "delete_model", "name": name}]
 
@@ -331,7 +332,7 @@ class RegistryClient:
         name = check_model_name(name)
         key, text = check_tag(key, value)
 
-        def plan(state: RegistryState) -> list[dict[str, Any]]:
+        def plan(state: RegistryState) -> list[Action]:
             state.model(name)
             return [{"op": "set_model_tag", "name": name, "key": key, "value": text}]
 
@@ -342,7 +343,7 @@ class RegistryClient:
         name = check_model_name(name)
         key = check_tag_key(key)
 
-        def plan(state: RegistryState) -> list[dict[str, Any]]:
+        def plan(state: RegistryState) -> list[Action]:
             if key not in state.model(name).tags:
                 return []
             return [{"op": "delete_model_tag", "name": name, "key": key}]
@@ -457,10 +458,10 @@ class RegistryClient:
         self._reg_fault("after_blobs")
         created: list[int] = []
 
-        def plan(state: RegistryState) -> list[dict[str, Any]]:
+        def plan(state: RegistryState) -> list[Action]:
             model = state.model(name)
             created[:] = [model.next_version]
-            action: dict[str, Any] = {
+            action: CreateVersion = {
                 "op": "create_version",
                 "name": name,
                 "version": model.next_version,
@@ -491,7 +492,7 @@ class RegistryClient:
         name, number = check_model_name(name), check_version(version)
         description = check_text(description, "description")
 
-        def plan(state: RegistryState) -> list[dict[str, Any]]:
+        def plan(state: RegistryState) -> list[Action]:
             state.version(name, number)
             return [
                 {
@@ -513,7 +514,7 @@ class RegistryClient:
         """
         name, number = check_model_name(name), check_version(version)
 
-        def plan(state: RegistryState) -> list[dict[str, Any]]:
+        def plan(state: RegistryState) -> list[Action]:
             state.version(name, number)
             return [{"op": "delete_version", "name": name, "version": number}]
 
@@ -611,9 +612,11 @@ class RegistryClient:
                 f"Production, not {canonical!r}"
             )
 
-        def plan(state: RegistryState) -> list[dict[str, Any]]:
+        def plan(state: RegistryState) -> list[Action]:
             state.version(name, number)
-            actions = [{"op": "set_stage", "name": name, "version": number, "stage": canonical}]
+            actions: list[Action] = [
+                {"op": "set_stage", "name": name, "version": number, "stage": canonical}
+            ]
             if archive_existing_versions:
                 for rec in state.live_versions(state.model(name)):
                     if rec.version != number and rec.current_stage == canonical:
@@ -650,7 +653,7 @@ class RegistryClient:
         number = self._reg_version_or_stage(name, version, stage)
         key, text = check_tag(key, value)
 
-        def plan(state: RegistryState) -> list[dict[str, Any]]:
+        def plan(state: RegistryState) -> list[Action]:
             state.version(name, number)
             return [
                 {
@@ -677,7 +680,7 @@ class RegistryClient:
         number = self._reg_version_or_stage(name, version, stage)
         key = check_tag_key(key)
 
-        def plan(state: RegistryState) -> list[dict[str, Any]]:
+        def plan(state: RegistryState) -> list[Action]:
             if key not in state.version(name, number).tags:
                 return []
             return [{"op": "delete_version_tag", "name": name, "version": number, "key": key}]
@@ -708,7 +711,7 @@ class RegistryClient:
         """
         name, number, alias = check_model_name(name), check_version(version), check_alias(alias)
 
-        def plan(state: RegistryState) -> list[dict[str, Any]]:
+        def plan(state: RegistryState) -> list[Action]:
             state.version(name, number)
             if state.models[name].aliases.get(alias) == number:
                 return []
@@ -720,7 +723,7 @@ class RegistryClient:
         """Remove an alias (a no-op if absent). Raises ModelNotFoundError, InvalidNameError."""
         name, alias = check_model_name(name), check_alias(alias)
 
-        def plan(state: RegistryState) -> list[dict[str, Any]]:
+        def plan(state: RegistryState) -> list[Action]:
             if alias not in state.model(name).aliases:
                 return []
             return [{"op": "delete_alias", "name": name, "alias": alias}]

@@ -24,6 +24,7 @@ from typing import Any
 
 from modelshelf._actor import whoami
 from modelshelf.errors import MalformedMetadataError, ObjectNotFoundError
+from modelshelf.registry._actions import Action
 from modelshelf.storage import Storage
 
 __all__ = [
@@ -93,14 +94,14 @@ class Commit:
     actor: str
     client: str
     nonce: str
-    actions: list[dict[str, Any]]
+    actions: list[Action]
     sha256: str
 
     __hash__ = None  # type: ignore[assignment]
 
 
 def encode_commit(
-    seq: int, prev: str | None, actions: list[dict[str, Any]], *, time_ms: int, nonce: str
+    seq: int, prev: str | None, actions: list[Action], *, time_ms: int, nonce: str
 ) -> bytes:
     when = datetime.fromtimestamp(time_ms / 1000, tz=UTC)
     body = {
