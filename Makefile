@@ -18,7 +18,7 @@ UV_FIND := $(if $(FIND_LINKS),--find-links $(FIND_LINKS))
 LOCK_FLAGS := --python-version 3.11 --python-platform x86_64-manylinux_2_28 --generate-hashes \
 	--constraints requirements/lock-constraints.txt $(UV_FIND) --quiet
 
-.PHONY: install demo test test-fast test-latest bench lint lock lock-check clean
+.PHONY: install demo test test-fast test-latest bench lint lock relock lock-check clean
 
 install: $(STAMP)
 
@@ -47,9 +47,14 @@ lint: install lock-check
 	$(BIN)/mypy src
 	$(BIN)/lint-imports
 
-# Re-resolve the lock from pyproject.toml's ranges (newest versions allowed), then reinstall.
+# `make lock` refreshes the lock: the newest versions pyproject.toml's ranges allow.
+# `make relock` only reconciles it with an edited pyproject.toml, keeping every pin it can.
 lock: | $(UV)
 	$(UV) pip compile pyproject.toml $(DEV_EXTRAS) $(LOCK_FLAGS) --upgrade -o $(LOCK)
+	$(MAKE) install
+
+relock: | $(UV)
+	$(UV) pip compile pyproject.toml $(DEV_EXTRAS) $(LOCK_FLAGS) -o $(LOCK)
 	$(MAKE) install
 
 # Fails when pyproject.toml changed without `make lock` (resolves with the lock's pins kept).

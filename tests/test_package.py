@@ -108,3 +108,48 @@ def test_plain_install_gives_a_working_cli(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Usage" in result.stdout
+
+
+def test_every_exception_and_warning_is_declared_in_errors() -> None:
+    import importlib
+    import pkgutil
+
+    import modelshelf.errors
+
+    skipped_private = {"_CannotInfer", "_Reject"}  # internal control flow, never raised out
+    strays = []
+    for info in pkgutil.walk_packages(modelshelf.__path__, "modelshelf."):
+        if info.name == "modelshelf.errors":
+            continue
+        try:
+            module = importlib.import_module(info.name)
+        except ImportError:  # an optional extra that is not installed
+            continue
+        for name, obj in vars(module).items():
+            if (
+                isinstance(obj, type)
+                and issubclass(obj, (Exception, Warning))
+                and obj.__module__ == info.name
+                and name not in skipped_private
+            ):
+                strays.append(f"{info.name}.{name}")
+    assert strays == []
+    for name in modelshelf.errors.__all__:
+        assert getattr(modelshelf.errors, name).__module__ == "modelshelf.errors"
+
+
+def test_old_error_locations_still_import() -> None:
+    from modelshelf.errors import CheckpointError, ModelshelfDeprecationWarning
+    from modelshelf.models._logging import ModelshelfDeprecationWarning as old_warning
+    from modelshelf.registry._checkpoint import CheckpointError as old_checkpoint
+
+    assert old_warning is ModelshelfDeprecationWarning
+    assert old_checkpoint is CheckpointError
+
+
+def test_schema_enforcement_is_bad_input_not_bad_metadata() -> None:
+    from modelshelf.errors import InvalidInputError, MalformedMetadataError, SchemaEnforcementError
+
+    assert issubclass(SchemaEnforcementError, InvalidInputError)
+    assert issubclass(SchemaEnforcementError, ValueError)
+    assert not issubclass(SchemaEnforcementError, MalformedMetadataError)

@@ -11,8 +11,10 @@ Each error also inherits the builtin a caller would naturally catch, so both
     │   ├── InvalidPathError                          `..`, absolute, NUL, backslash, duplicate
     │   ├── InvalidNameError                          model / alias / tag / param names
     │   ├── InvalidURIError                           malformed runs:/ models:/ sha256: URIs
+    │   ├── InvalidFilterError                        a search filter, order_by or page token
+    │   ├── SchemaEnforcementError                    input or params do not match a signature
     │   └── MalformedMetadataError                    bad MLmodel / YAML / JSON / manifest
-    │       └── SchemaEnforcementError                input or params do not match a signature
+    │       └── CheckpointError                       a registry checkpoint is incomplete
     ├── NotFoundError (FileNotFoundError, LookupError)
     │   ├── ObjectNotFoundError                       a key / blob / tree is absent
     │   ├── ModelNotFoundError, VersionNotFoundError, AliasNotFoundError
@@ -26,8 +28,15 @@ Each error also inherits the builtin a caller would naturally catch, so both
     │   ├── CommitConflictError                      gave up after bounded retries
     │   └── UnsafeBackendError                       backend ignores conditional writes
     └── StorageError (OSError)                       an untranslated backend failure
+        └── StoragePermissionError (PermissionError) the credentials may not do this
 
-Warnings derive from :class:`ModelshelfWarning`.
+Warnings derive from :class:`ModelshelfWarning`::
+
+    ModelshelfWarning (UserWarning)
+    ├── RequirementsMismatchWarning, ModelLoadWarning, ParamsIgnoredWarning
+    ├── SignatureInferenceWarning, OfflineFallbackWarning
+    ├── StageDeprecationWarning (FutureWarning)       stage APIs (use aliases)
+    └── ModelshelfDeprecationWarning (FutureWarning)  an argument MLflow itself deprecated
 """
 
 from __future__ import annotations
@@ -37,11 +46,13 @@ __all__ = [
     "AlreadyExistsError",
     "ArtifactExistsError",
     "ArtifactNotFoundError",
+    "CheckpointError",
     "CommitConflictError",
     "ConcurrencyError",
     "ConfigurationError",
     "ImmutableValueError",
     "IntegrityError",
+    "InvalidFilterError",
     "InvalidInputError",
     "InvalidNameError",
     "InvalidPathError",
@@ -51,6 +62,7 @@ __all__ = [
     "ModelExistsError",
     "ModelLoadWarning",
     "ModelNotFoundError",
+    "ModelshelfDeprecationWarning",
     "ModelshelfError",
     "ModelshelfWarning",
     "NotFoundError",
@@ -63,6 +75,7 @@ __all__ = [
     "SignatureInferenceWarning",
     "StageDeprecationWarning",
     "StorageError",
+    "StoragePermissionError",
     "UnsafeBackendError",
     "UnsupportedBackendError",
     "VersionNotFoundError",
@@ -105,12 +118,20 @@ class InvalidURIError(InvalidInputError):
     """A URI is not of a form modelshelf resolves."""
 
 
+class InvalidFilterError(InvalidInputError):
+    """A search ``filter_string``, ``order_by`` or ``page_token`` cannot be read."""
+
+
+class SchemaEnforcementError(InvalidInputError):
+    """Input data or params do not match the model signature (bad input, not bad metadata)."""
+
+
 class MalformedMetadataError(InvalidInputError):
     """A metadata file (MLmodel, YAML, JSON, manifest, commit) cannot be parsed or validated."""
 
 
-class SchemaEnforcementError(MalformedMetadataError):
-    """Input data or params do not match the model signature."""
+class CheckpointError(MalformedMetadataError):
+    """A registry checkpoint is missing, incomplete or does not match its manifest."""
 
 
 class NotFoundError(ModelshelfError, FileNotFoundError, LookupError):
@@ -186,6 +207,10 @@ class StorageError(ModelshelfError, OSError):
         return str(self.args[0]) if self.args else ""
 
 
+class StoragePermissionError(StorageError, PermissionError):
+    """The backend refused the credentials (HTTP 401/403, ``AccessDenied``, ``EACCES``)."""
+
+
 # -- models / pyfunc warnings --------------------------------------------------------------
 
 
@@ -203,6 +228,10 @@ class ParamsIgnoredWarning(ModelshelfWarning):
 
 class SignatureInferenceWarning(ModelshelfWarning):
     """A signature could not be inferred from the input example; the model is saved without one."""
+
+
+class ModelshelfDeprecationWarning(ModelshelfWarning, FutureWarning):
+    """An MLflow argument that MLflow itself deprecated."""
 
 
 class StageDeprecationWarning(ModelshelfWarning, FutureWarning):

@@ -10,7 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from modelshelf.errors import MalformedMetadataError, ModelshelfWarning, SchemaEnforcementError
+from modelshelf.errors import (
+    InvalidInputError,
+    MalformedMetadataError,
+    ModelshelfWarning,
+    SchemaEnforcementError,
+)
 from modelshelf.models._enforce import enforce_input, enforce_params
 from modelshelf.models.signature import (
     Array,
@@ -296,8 +301,11 @@ def test_object_param_validated_but_unchanged() -> None:
         enforce_params({"cfg": {"x": "s"}}, schema)
 
 
-def test_enforcement_errors_are_metadata_errors() -> None:
-    assert issubclass(SchemaEnforcementError, MalformedMetadataError)
+def test_enforcement_errors_are_input_errors_not_metadata_errors() -> None:
+    # Issue 12: bad input data is not bad metadata; callers catch InvalidInputError/ValueError.
+    assert issubclass(SchemaEnforcementError, InvalidInputError)
+    assert issubclass(SchemaEnforcementError, ValueError)
+    assert not issubclass(SchemaEnforcementError, MalformedMetadataError)
 
 
 # --- speed ---------------------------------------------------------------------------------

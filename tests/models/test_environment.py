@@ -168,3 +168,69 @@ def test_modules_used_by_methods_and_functions() -> None:
     assert modules_used_by(lambda x: np.ones(1)) == {"numpy"}
     reqs = infer_pip_requirements(modules=modules_used_by(_LocalImports()))
     assert _pin("PyYAML") in reqs and _pin("scikit-learn") in reqs
+
+
+def _mismatches(tmp_path: Path, *lines: str) -> list[str]:
+    (tmp_path / "requirements.txt").write_text("\n".join(lines))
+    return mismatched_requirements(tmp_path)
+
+
+def test_every_specifier_is_checked(tmp_path: Path) -> None:
+    from packaging.version import Version
+
+    have = Version(installed_version("numpy") or "")
+    nxt = f"{have.major + 1}.0"
+    assert _mismatches(tmp_path, f"numpy>={have}", f"numpy<{nxt}", f"numpy~={have.major}.0") == []
+    assert _mismatches(tmp_path, f"numpy=={have.major}.*", f"numpy!={nxt}") == []
+    bad = _mismatches(tmp_path, f"numpy>={nxt}", f"numpy!={have}", f"numpy<{have}")
+    assert len(bad) == 3 and all(f"installed {have}" in line for line in bad)
+    assert _mismatches(tmp_path, f"numpy>={have},<{have.major}") != []  # both parts count
+
+
+def test_versions_compare_by_pep_440(tmp_path: Path) -> None:
+    from packaging.version import Version
+
+    have = Version(installed_version("numpy") or "")
+    padded = ".".join(str(p) for p in (*have.release, 0, 0))  # 2.1.3 -> 2.1.3.0.0
+    assert _mismatches(tmp_path, f"numpy=={padded}") == []
+    assert _mismatches(tmp_path, f"numpy=={have}+cpu") != []  # a local label asked for
+
+
+def test_names_are_canonicalized(tmp_path: Path) -> None:
+    have = installed_version("typing-extensions")
+    assert have is not None
+    spellings = [
+        "typing_extensions",
+        "Typing.Extensions",
+        "TYPING-extensions",
+        "typing__extensions",
+    ]
+    assert _mismatches(tmp_path, *(f"{name}=={have}" for name in spellings)) == []
+    assert (
+        _mismatches(tmp_path, f"MLflow=={NEVER_INSTALLED}", "MLFLOW>=999", "mlflow_skinny>=999")
+        == []
+    )
+
+
+def test_a_marker_that_does_not_hold_here_is_not_a_mismatch(tmp_path: Path) -> None:
+    other = "win32" if sys.platform != "win32" else "linux"
+    assert (
+        _mismatches(
+            tmp_path,
+            f'numpy=={NEVER_INSTALLED}; sys_platform == "{other}"',
+            'not-installed-pkg==1.0; python_version < "3"',
+        )
+        == []
+    )
+    here = _mismatches(tmp_path, f'numpy=={NEVER_INSTALLED}; sys_platform == "{sys.platform}"')
+    assert len(here) == 1 and here[0].startswith("numpy (installed")
+
+
+def test_unpinned_requirement_that_is_missing_is_a_mismatch(tmp_path: Path) -> None:
+    assert _mismatches(tmp_path, "not-installed-pkg") == [
+        "not-installed-pkg (not installed; model wants any version)"
+    ]
+    assert (
+        _mismatches(tmp_path, "-r other.txt", "--index-url x", "./local", "pkg @ https://x/y.whl")
+        == []
+    )

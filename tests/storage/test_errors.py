@@ -19,6 +19,7 @@ from modelshelf.errors import (
     ModelshelfError,
     ObjectNotFoundError,
     StorageError,
+    StoragePermissionError,
     UnsupportedBackendError,
 )
 from modelshelf.storage import open_storage
@@ -90,7 +91,8 @@ CASES: list[tuple[str, Callable[[], BaseException], WriteOutcome, type[Modelshel
     ("s3-500", lambda: _s3fs_wrapped(500, "InternalError"), WriteOutcome.AMBIGUOUS, StorageError),
     ("s3-404-nosuchkey", lambda: _s3fs_wrapped(404, "NoSuchKey"), WriteOutcome.FAILED, ObjectNotFoundError),
     ("s3-404-nosuchbucket", lambda: _s3fs_wrapped(404, "NoSuchBucket", "The specified bucket does not exist"), WriteOutcome.FAILED, StorageError),
-    ("s3-403", lambda: _s3fs_wrapped(403, "AccessDenied"), WriteOutcome.FAILED, StorageError),
+    ("s3-403", lambda: _s3fs_wrapped(403, "AccessDenied"), WriteOutcome.FAILED, StoragePermissionError),
+    ("azure-403", lambda: _azure("HttpResponseError", 403, "AuthorizationFailure"), WriteOutcome.FAILED, StoragePermissionError),
     ("azure-exists", lambda: _raised_inside(lambda: FileExistsError("c/k"), _azure("ResourceExistsError", 409, "BlobAlreadyExists")), WriteOutcome.LOST, AlreadyExistsError),
     ("azure-exists-raw", lambda: _azure("ResourceExistsError", 409, "BlobAlreadyExists"), WriteOutcome.LOST, AlreadyExistsError),
     ("azure-exists-enum-code", lambda: _azure("ResourceExistsError", 409, _storage_error_code("BlobAlreadyExists")), WriteOutcome.LOST, AlreadyExistsError),
@@ -101,11 +103,12 @@ CASES: list[tuple[str, Callable[[], BaseException], WriteOutcome, type[Modelshel
     ("gcs-412-gcsfs", lambda: FileExistsError("bucket/key"), WriteOutcome.LOST, AlreadyExistsError),
     ("gcs-412-http", lambda: _gcs(412), WriteOutcome.LOST, AlreadyExistsError),
     ("gcs-404", lambda: _gcs(404), WriteOutcome.FAILED, ObjectNotFoundError),
-    ("gcs-403", lambda: _gcs(403), WriteOutcome.FAILED, StorageError),
+    ("gcs-401", lambda: _gcs(401), WriteOutcome.FAILED, StoragePermissionError),
+    ("gcs-403", lambda: _gcs(403), WriteOutcome.FAILED, StoragePermissionError),
     ("gcs-503", lambda: _gcs(503), WriteOutcome.AMBIGUOUS, StorageError),
     ("einval-bare", lambda: OSError(errno.EINVAL, "Invalid argument"), WriteOutcome.AMBIGUOUS, StorageError),
     ("timeout", lambda: TimeoutError("read timed out"), WriteOutcome.AMBIGUOUS, StorageError),
-    ("permission", lambda: PermissionError(errno.EACCES, "denied"), WriteOutcome.FAILED, StorageError),
+    ("permission", lambda: PermissionError(errno.EACCES, "denied"), WriteOutcome.FAILED, StoragePermissionError),
     ("not-found", lambda: FileNotFoundError(errno.ENOENT, "gone", "bucket/notes.txt"), WriteOutcome.FAILED, ObjectNotFoundError),
     ("value-error", lambda: ValueError("weird"), WriteOutcome.FAILED, StorageError),
 ]  # fmt: skip
@@ -114,6 +117,7 @@ _BUILTIN_OF = {
     AlreadyExistsError: FileExistsError,
     ObjectNotFoundError: FileNotFoundError,
     StorageError: OSError,
+    StoragePermissionError: PermissionError,
 }
 
 

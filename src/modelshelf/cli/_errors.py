@@ -31,8 +31,8 @@ _HINTS: tuple[tuple[type[BaseException], str], ...] = (
     (errors.RunNotFoundError, "list the runs with `modelshelf runs list`"),
     (errors.ArtifactNotFoundError, "list them with `modelshelf artifacts list RUN_ID`"),
     (errors.CommitConflictError, "other writers kept winning the commit race; try again"),
-    (errors.StorageError, "rerun with --debug to see the backend's error"),
     (PermissionError, "check the credentials (--storage-option) or the file permissions"),
+    (errors.StorageError, "rerun with --debug to see the backend's error"),
 )
 
 

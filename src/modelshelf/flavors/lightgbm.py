@@ -37,6 +37,7 @@ from modelshelf.flavors.sklearn import (
     dump_estimator,
     load_estimator,
 )
+from modelshelf.models._logging import ModelInfo
 from modelshelf.models._mlmodel import Model
 
 __all__ = [
@@ -238,7 +239,7 @@ class _LGBModelWrapper:
         return self.lgb_model.predict(data)
 
 
-def log_model(lgb_model: Any, artifact_path: str | None = None, **kwargs: Any) -> Any:
+def log_model(lgb_model: Any, artifact_path: str | None = None, **kwargs: Any) -> ModelInfo:
     """Log a LightGBM model to the active run as one tree, as ``mlflow.lightgbm.log_model``.
 
     Takes ``name=``, ``registered_model_name=``, ``run_id=``, ``tags=`` and :func:`save_model`'s

@@ -33,6 +33,7 @@ from modelshelf.flavors._base import (
     write_model,
 )
 from modelshelf.flavors._registry import require
+from modelshelf.models._logging import ModelInfo
 from modelshelf.models._mlmodel import Model
 
 __all__ = [
@@ -305,7 +306,7 @@ class _OnnxModelWrapper:
         return dict(zip(self.output_names, outputs, strict=True))
 
 
-def log_model(onnx_model: Any, artifact_path: str | None = None, **kwargs: Any) -> Any:
+def log_model(onnx_model: Any, artifact_path: str | None = None, **kwargs: Any) -> ModelInfo:
     """Log a ONNX model to the active run as one tree, as ``mlflow.onnx.log_model``.
 
     Takes ``name=``, ``registered_model_name=``, ``run_id=``, ``tags=`` and :func:`save_model`'s

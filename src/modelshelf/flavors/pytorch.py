@@ -41,6 +41,7 @@ from modelshelf.flavors._base import (
     write_model,
 )
 from modelshelf.flavors._registry import require
+from modelshelf.models._logging import ModelInfo
 from modelshelf.models._mlmodel import Model
 
 __all__ = [
@@ -397,7 +398,7 @@ class _PyTorchWrapper:
             return preds.numpy()
 
 
-def log_model(pytorch_model: Any, artifact_path: str | None = None, **kwargs: Any) -> Any:
+def log_model(pytorch_model: Any, artifact_path: str | None = None, **kwargs: Any) -> ModelInfo:
     """Log a PyTorch model to the active run as one tree, as ``mlflow.pytorch.log_model``.
 
     Takes ``name=``, ``registered_model_name=``, ``run_id=``, ``tags=`` and :func:`save_model`'s

@@ -31,6 +31,7 @@ from modelshelf.flavors._base import (
     write_model,
 )
 from modelshelf.flavors._registry import require
+from modelshelf.models._logging import ModelInfo
 from modelshelf.models._mlmodel import PYFUNC_FLAVOR, Model
 
 __all__ = [
@@ -328,7 +329,7 @@ class _SklearnModelWrapper:
         return self.sklearn_model.predict(data)
 
 
-def log_model(sk_model: Any, artifact_path: str | None = None, **kwargs: Any) -> Any:
+def log_model(sk_model: Any, artifact_path: str | None = None, **kwargs: Any) -> ModelInfo:
     """Log a scikit-learn model to the active run as one tree, as ``mlflow.sklearn.log_model``.
 
     Takes ``name=``, ``registered_model_name=``, ``run_id=``, ``tags=`` and :func:`save_model`'s

@@ -33,6 +33,7 @@ from modelshelf.flavors._base import (
     write_model,
 )
 from modelshelf.flavors._registry import require
+from modelshelf.models._logging import ModelInfo
 from modelshelf.models._mlmodel import Model
 
 __all__ = [
@@ -219,7 +220,7 @@ class _XGBModelWrapper:
         return model.predict(data, **_accepted(model.predict, params))
 
 
-def log_model(xgb_model: Any, artifact_path: str | None = None, **kwargs: Any) -> Any:
+def log_model(xgb_model: Any, artifact_path: str | None = None, **kwargs: Any) -> ModelInfo:
     """Log a XGBoost model to the active run as one tree, as ``mlflow.xgboost.log_model``.
 
     Takes ``name=``, ``registered_model_name=``, ``run_id=``, ``tags=`` and :func:`save_model`'s

@@ -33,7 +33,6 @@ import inspect
 import json
 import os
 import pickletools
-import re
 import sys
 import types
 import uuid
@@ -44,6 +43,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
 
 from modelshelf.errors import InvalidInputError, RequirementsMismatchWarning
 
@@ -65,12 +67,27 @@ PYTHON_ENV_FILE_NAME = "python_env.yaml"
 CONSTRAINTS_FILE_NAME = "constraints.txt"
 
 _PRUNED = frozenset({"setuptools", "pip", "wheel", "mlflow", "mlflow-skinny", "mlflow-tracing"})
-_NAME_RE = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 _SUBIMPORTS = frozenset({"subimport", "dynamic_subimport", "import_module", "__import__"})
 
 
 def _canon(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
+    return str(canonicalize_name(name))
+
+
+def _requirement(line: str) -> Requirement | None:
+    """A requirements.txt line as a PEP 508 requirement; None for options, paths and junk."""
+    text = line.split(" #", 1)[0].strip()
+    if not text or text.startswith(("-", "#", ".", "/")):
+        return None
+    try:
+        return Requirement(text)
+    except InvalidRequirement:
+        return None
+
+
+def _applies_here(req: Requirement) -> bool:
+    """Whether the requirement's environment marker (if any) holds in this interpreter."""
+    return req.marker is None or req.marker.evaluate({"extra": ""})
 
 
 # -- distribution index --------------------------------------------------------------------
@@ -107,11 +124,11 @@ def _read_headers(path: str) -> tuple[str | None, str | None, list[str]]:
                     version = line[8:].strip()
                 elif line.startswith("Requires-Dist:"):
                     spec = line[14:].strip()
-                    marker = spec.partition(";")[2]
-                    if "extra" in marker:
-                        continue
-                    if m := _NAME_RE.match(spec):
-                        requires.append(_canon(m.group(1)))
+                    if "extra" in spec.partition(";")[2]:
+                        continue  # optional: cheap to skip unparsed (most lines are these)
+                    req = _requirement(spec)
+                    if req is not None and _applies_here(req):
+                        requires.append(_canon(req.name))
     except OSError:
         pass
     return name, version, requires
@@ -411,11 +428,8 @@ def _requires_closure(name: str, index: _Index) -> set[str]:
 
 
 def _req_name(line: str) -> str | None:
-    s = line.strip()
-    if not s or s.startswith(("-", "#", ".", "/")) or "://" in s:
-        return None
-    m = _NAME_RE.match(s)
-    return _canon(m.group(1)) if m else None
+    req = _requirement(line)
+    return _canon(req.name) if req is not None else None
 
 
 def _read_requirement_lines(source: str | os.PathLike[str] | Sequence[str]) -> list[str]:
@@ -466,8 +480,9 @@ def _dedupe(lines: list[str]) -> list[str]:
                 out.append(line)
             continue
         if name in seen:
-            # Keep the more specific spelling (one with a version specifier).
-            if line != out[seen[name]] and not re.search(r"[=<>~!@]", out[seen[name]]):
+            # Keep the more specific spelling (one with a version specifier or a URL).
+            kept = _requirement(out[seen[name]])
+            if line != out[seen[name]] and kept is not None and not (kept.specifier or kept.url):
                 out[seen[name]] = line
             continue
         seen[name] = len(out)
@@ -599,10 +614,13 @@ def write_environment(
 
 
 def mismatched_requirements(model_dir: str | os.PathLike[str]) -> list[str]:
-    """Lines ``name: installed X, model wants Y`` for pinned requirements not satisfied here.
+    """Lines ``name (installed X; model wants SPEC)`` for requirements not satisfied here.
 
-    Only ``name==version`` pins are compared (other specifiers and URLs are skipped); mlflow is
-    ignored, since modelshelf never needs it to load a model.
+    Every specifier is checked (``==``, ``>=``, ``~=``, ``!=``, wildcards), with PEP 440
+    equality (``1.0`` is ``1.0.0``; a local ``+cpu`` label satisfies ``==1.0``) and canonical
+    names (``Scikit_Learn`` is ``scikit-learn``). A requirement whose environment marker does
+    not hold here (``; python_version < "3.8"``) is not a mismatch; options, URLs and files
+    are skipped, and so is mlflow, which modelshelf never needs to load a model.
     """
     file = Path(model_dir) / REQUIREMENTS_FILE_NAME
     try:
@@ -611,21 +629,20 @@ def mismatched_requirements(model_dir: str | os.PathLike[str]) -> list[str]:
         return []
     out: list[str] = []
     for raw in text.splitlines():
-        line = raw.split("#", 1)[0].strip()
-        line = line.split(";", 1)[0].strip()
-        m = re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?\s*==\s*([^\s,]+)$", line)
-        if not m:
+        req = _requirement(raw)
+        if req is None or req.url or _canon(req.name) in _PRUNED or not _applies_here(req):
             continue
-        canon = _canon(m.group(1))
-        if canon in _PRUNED:
+        wants = str(req.specifier) or "any version"
+        found = installed_version(_canon(req.name))
+        if found is None:
+            out.append(f"{req.name} (not installed; model wants {wants})")
             continue
-        want = m.group(3)
-        found = installed_version(m.group(1))
-        have = _strip_local(found) if found else None
-        if have is None:
-            out.append(f"{m.group(1)} (not installed; model wants {want})")
-        elif have != _strip_local(want) and not want.endswith(".*"):
-            out.append(f"{m.group(1)} (installed {have}; model wants {want})")
+        try:
+            ok = req.specifier.contains(Version(found), prereleases=True)
+        except InvalidVersion:  # a non-PEP 440 installed version: only exact text can match
+            ok = all(s.operator in ("==", "===") and s.version == found for s in req.specifier)
+        if not ok:
+            out.append(f"{req.name} (installed {found}; model wants {wants})")
     return out
 
 

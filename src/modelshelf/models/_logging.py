@@ -14,14 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from modelshelf.errors import InvalidInputError, ModelExistsError, ModelshelfWarning
+from modelshelf.errors import InvalidInputError, ModelExistsError, ModelshelfDeprecationWarning
 from modelshelf.models._mlmodel import Model
 
 __all__ = ["ModelInfo", "ModelshelfDeprecationWarning", "log_model"]
-
-
-class ModelshelfDeprecationWarning(ModelshelfWarning, FutureWarning):
-    """An MLflow argument that MLflow itself deprecated."""
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+from modelshelf._actor import whoami
 from modelshelf._shelf import Shelf, get_shelf
 from modelshelf.cas import Digest
 from modelshelf.errors import (
@@ -30,6 +31,7 @@ from modelshelf.errors import (
     VersionNotFoundError,
 )
 from modelshelf.registry import _audit, _search
+from modelshelf.registry._actions import Action, CreateVersion
 from modelshelf.registry._checkpoint import state_to_tables
 from modelshelf.registry._entities import ModelVersion, PagedList, RegisteredModel, RegistryChange
 from modelshelf.registry._names import (
@@ -173,7 +175,7 @@ class RegistryClient:
 
     def _reg_commit(
         self,
-        plan: Callable[[RegistryState], list[dict[str, Any]]],
+        plan: Callable[[RegistryState], list[Action]],
         result: Callable[[RegistryState], _T] = lambda _state: None,  # type: ignore[assignment,return-value]
     ) -> _T:
         self._reg_check_writable()
@@ -220,7 +222,7 @@ class RegistryClient:
         tag_map = check_tags(tags)
         description = check_text(description, "description")
 
-        def plan(state: RegistryState) -> list[dict[str, Any]]:
+        def plan(state: RegistryState) -> list[Action]:
             if name in state.models:
                 raise ModelExistsError(
                     f"registered model {name!r} already exists; pick another name, or use "
@@ -249,19 +251,11 @@ class RegistryClient:
         Raises:
             InvalidInputError: a malformed filter, order_by, max_results or page_token.
         """
-        clauses = _search.parse_filter(filter_string, ["name"])
-        order = _search.parse_order_by(
-            order_by,
-            {
-                "name": "name",
-                "timestamp": "last_updated_timestamp",
-                "last_updated_timestamp": "last_updated_timestamp",
-                "creation_timestamp": "creation_timestamp",
-            },
-            [("name", False)],
-        )
+        clauses = _search.parse_filter(filter_string, _search.MODEL_FIELDS)
+        order = _search.parse_order_by_fields(order_by, _search.MODEL_FIELDS, [("name", False)])
         limit = _check_max_results(max_results)
-        offset = _search.decode_token(page_token)
+        query = repr(("models", clauses, order))
+        offset = _search.decode_token(page_token, query)
 
         def run(state: RegistryState) -> list[ModelRec]:
             return [
@@ -276,8 +270,8 @@ class RegistryClient:
             found.sort(key=_search.order_key(order, getattr))
             page = found[offset : offset + limit]
             items = [state.to_registered_model(m) for m in page]
-        token = _search.encode_token(offset + limit) if offset + limit < len(found) else None
-        return PagedList(items, token)
+        more = offset + limit < len(found)
+        return PagedList(items, _search.encode_token(offset + limit, query) if more else None)
 
     def update_registered_model(
         self, name: str, description: str | None = None, deployment_job_id: str | None = None
@@ -290,7 +284,7 @@ class RegistryClient:
         name = check_model_name(name)
         description = check_text(description, "description")
 
-        def plan(state: RegistryState) -> list[dict[str, Any]]:
+        def plan(state: RegistryState) -> list[Action]:
             state.model(name)
             return [{"op": "update_model", "name": name, "description": description}]
 
@@ -307,7 +301,7 @@ class RegistryClient:
         name = check_model_name(name)
         new_name = check_model_name(new_name)
 
-        def plan(state: RegistryState) -> list[dict[str, Any]]:
+        def plan(state: RegistryState) -> list[Action]:
             state.model(name)
             if new_name == name:
                 return []
@@ -327,7 +321,7 @@ class RegistryClient:
         """
         name = check_model_name(name)
 
-        def plan(state: RegistryState) -> list[dict[str, Any]]:
+        def plan(state: RegistryState) -> list[Action]:
             state.model(name)
             return [{"op": "delete_model", "name": name}]
 
@@ -338,7 +332,7 @@ class RegistryClient:
         name = check_model_name(name)
         key, text = check_tag(key, value)
 
-        def plan(state: RegistryState) -> list[dict[str, Any]]:
+        def plan(state: RegistryState) -> list[Action]:
             state.model(name)
             return [{"op": "set_model_tag", "name": name, "key": key, "value": text}]
 
@@ -349,7 +343,7 @@ class RegistryClient:
         name = check_model_name(name)
         key = check_tag_key(key)
 
-        def plan(state: RegistryState) -> list[dict[str, Any]]:
+        def plan(state: RegistryState) -> list[Action]:
             if key not in state.model(name).tags:
                 return []
             return [{"op": "delete_model_tag", "name": name, "key": key}]
@@ -464,10 +458,10 @@ class RegistryClient:
         self._reg_fault("after_blobs")
         created: list[int] = []
 
-        def plan(state: RegistryState) -> list[dict[str, Any]]:
+        def plan(state: RegistryState) -> list[Action]:
             model = state.model(name)
             created[:] = [model.next_version]
-            action: dict[str, Any] = {
+            action: CreateVersion = {
                 "op": "create_version",
                 "name": name,
                 "version": model.next_version,
@@ -498,7 +492,7 @@ class RegistryClient:
         name, number = check_model_name(name), check_version(version)
         description = check_text(description, "description")
 
-        def plan(state: RegistryState) -> list[dict[str, Any]]:
+        def plan(state: RegistryState) -> list[Action]:
             state.version(name, number)
             return [
                 {
@@ -520,7 +514,7 @@ class RegistryClient:
         """
         name, number = check_model_name(name), check_version(version)
 
-        def plan(state: RegistryState) -> list[dict[str, Any]]:
+        def plan(state: RegistryState) -> list[Action]:
             state.version(name, number)
             return [{"op": "delete_version", "name": name, "version": number}]
 
@@ -539,25 +533,16 @@ class RegistryClient:
         Raises:
             InvalidInputError: a malformed filter, order_by, max_results or page_token.
         """
-        clauses = _search.parse_filter(
-            filter_string,
-            ["name", "run_id", "version", "source", "digest", "current_stage", "user_id"],
-        )
-        order = _search.parse_order_by(
-            order_by,
-            {
-                "name": "name",
-                "version_number": "version",
-                "version": "version",
-                "creation_timestamp": "creation_timestamp",
-                "last_updated_timestamp": "last_updated_timestamp",
-                "timestamp": "last_updated_timestamp",
-            },
-            [("name", False), ("version", True)],
+        clauses = _search.parse_filter(filter_string, _search.VERSION_FIELDS)
+        order = _search.parse_order_by_fields(
+            order_by, _search.VERSION_FIELDS, [("name", False), ("version", True)]
         )
         limit = _check_max_results(max_results)
-        offset = _search.decode_token(page_token)
-        names = [c.value for c in clauses if c.attr == "name" and c.op == "="]
+        query = repr(("versions", clauses, order))
+        offset = _search.decode_token(page_token, query)
+        names = [
+            c.value for c in clauses if c.kind == "attributes" and c.key == "name" and c.op == "="
+        ]
 
         def field(item: tuple[ModelRec, VersionRec], attr: str) -> Any:
             return item[0].name if attr == "name" else getattr(item[1], attr)
@@ -578,8 +563,8 @@ class RegistryClient:
             found.sort(key=_search.order_key(order, field))
             page = found[offset : offset + limit]
             items = [state.to_model_version(m, r) for m, r in page]
-        token = _search.encode_token(offset + limit) if offset + limit < len(found) else None
-        return PagedList(items, token)
+        more = offset + limit < len(found)
+        return PagedList(items, _search.encode_token(offset + limit, query) if more else None)
 
     def get_latest_versions(
         self, name: str, stages: Sequence[str] | None = None
@@ -627,9 +612,11 @@ class RegistryClient:
                 f"Production, not {canonical!r}"
             )
 
-        def plan(state: RegistryState) -> list[dict[str, Any]]:
+        def plan(state: RegistryState) -> list[Action]:
             state.version(name, number)
-            actions = [{"op": "set_stage", "name": name, "version": number, "stage": canonical}]
+            actions: list[Action] = [
+                {"op": "set_stage", "name": name, "version": number, "stage": canonical}
+            ]
             if archive_existing_versions:
                 for rec in state.live_versions(state.model(name)):
                     if rec.version != number and rec.current_stage == canonical:
@@ -666,7 +653,7 @@ class RegistryClient:
         number = self._reg_version_or_stage(name, version, stage)
         key, text = check_tag(key, value)
 
-        def plan(state: RegistryState) -> list[dict[str, Any]]:
+        def plan(state: RegistryState) -> list[Action]:
             state.version(name, number)
             return [
                 {
@@ -693,7 +680,7 @@ class RegistryClient:
         number = self._reg_version_or_stage(name, version, stage)
         key = check_tag_key(key)
 
-        def plan(state: RegistryState) -> list[dict[str, Any]]:
+        def plan(state: RegistryState) -> list[Action]:
             if key not in state.version(name, number).tags:
                 return []
             return [{"op": "delete_version_tag", "name": name, "version": number, "key": key}]
@@ -724,7 +711,7 @@ class RegistryClient:
         """
         name, number, alias = check_model_name(name), check_version(version), check_alias(alias)
 
-        def plan(state: RegistryState) -> list[dict[str, Any]]:
+        def plan(state: RegistryState) -> list[Action]:
             state.version(name, number)
             if state.models[name].aliases.get(alias) == number:
                 return []
@@ -736,7 +723,7 @@ class RegistryClient:
         """Remove an alias (a no-op if absent). Raises ModelNotFoundError, InvalidNameError."""
         name, alias = check_model_name(name), check_alias(alias)
 
-        def plan(state: RegistryState) -> list[dict[str, Any]]:
+        def plan(state: RegistryState) -> list[Action]:
             if alias not in state.model(name).aliases:
                 return []
             return [{"op": "delete_alias", "name": name, "alias": alias}]
@@ -856,6 +843,4 @@ def _check_max_results(max_results: Any) -> int:
 
 
 def _user() -> str:
-    from modelshelf.registry._log import actor
-
-    return actor()
+    return str(whoami())

@@ -22,7 +22,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from modelshelf.errors import MalformedMetadataError
+from modelshelf.errors import CheckpointError
 from modelshelf.registry._log import CHECKPOINTS_PREFIX, sha256_hex
 from modelshelf.registry._state import ModelRec, RegistryState, VersionRec, gc_paused
 from modelshelf.storage import Storage
@@ -40,10 +40,6 @@ __all__ = [
 TABLES = ("models", "versions", "aliases", "tags")
 MANIFEST = "_manifest.json"
 FORMAT = 1
-
-
-class CheckpointError(MalformedMetadataError):
-    """A checkpoint is missing, incomplete or does not match its manifest."""
 
 
 def checkpoint_prefix(seq: int) -> str:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any
+
+from modelshelf._paging import PagedList
 
 __all__ = ["ModelVersion", "PagedList", "RegisteredModel", "RegistryChange"]
-
-_T = TypeVar("_T")
 
 
 def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
@@ -129,11 +129,3 @@ class RegistryChange:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RegistryChange:
         return cls(**_known(cls, data))
-
-
-class PagedList(list[_T], Generic[_T]):
-    """A page of search results; ``token`` fetches the next page (None on the last one)."""
-
-    def __init__(self, items: list[_T], token: str | None) -> None:
-        super().__init__(items)
-        self.token = token

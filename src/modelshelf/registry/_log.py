@@ -13,11 +13,8 @@ whether the commit it finds at its seq is its own.
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import json
-import os
-import socket
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,8 +22,9 @@ from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any
 
-from modelshelf import _settings
+from modelshelf._actor import whoami
 from modelshelf.errors import MalformedMetadataError, ObjectNotFoundError
+from modelshelf.registry._actions import Action
 from modelshelf.storage import Storage
 
 __all__ = [
@@ -65,15 +63,8 @@ def seq_of_key(key: str) -> int | None:
 
 
 def actor() -> str:
-    """``MODELSHELF_ACTOR``, else ``user@host``."""
-    explicit = _settings.actor()
-    if explicit:
-        return explicit
-    try:
-        user = getpass.getuser()
-    except Exception:  # noqa: BLE001 - no passwd entry (containers): fall back to the uid
-        user = str(os.getuid()) if hasattr(os, "getuid") else "unknown"
-    return f"{user}@{socket.gethostname()}"
+    """Who commits: ``user@host`` or ``MODELSHELF_ACTOR`` (:func:`modelshelf._actor.whoami`)."""
+    return str(whoami())
 
 
 _VERSION: str | None = None
@@ -103,14 +94,14 @@ class Commit:
     actor: str
     client: str
     nonce: str
-    actions: list[dict[str, Any]]
+    actions: list[Action]
     sha256: str
 
     __hash__ = None  # type: ignore[assignment]
 
 
 def encode_commit(
-    seq: int, prev: str | None, actions: list[dict[str, Any]], *, time_ms: int, nonce: str
+    seq: int, prev: str | None, actions: list[Action], *, time_ms: int, nonce: str
 ) -> bytes:
     when = datetime.fromtimestamp(time_ms / 1000, tz=UTC)
     body = {

@@ -9,6 +9,7 @@ import posixpath
 import re
 from typing import Any
 
+from modelshelf._names import MAX_KEY, check_key
 from modelshelf.errors import InvalidInputError, InvalidNameError
 
 __all__ = [
@@ -28,7 +29,7 @@ __all__ = [
 
 MAX_NAME = 256
 MAX_ALIAS = 255
-MAX_TAG_KEY = 250
+MAX_TAG_KEY = MAX_KEY
 MAX_TAG_VALUE = 100_000
 MAX_DESCRIPTION = 100_000
 STAGES = ("None", "Staging", "Production", "Archived")
@@ -36,7 +37,6 @@ _STAGE_BY_LOWER = {stage.lower(): stage for stage in STAGES}
 
 _ALIAS = re.compile(r"^[\w\-]+$")
 _RESERVED_VERSION_ALIAS = re.compile(r"^[vV]\d+$")
-_TAG_KEY = re.compile(r"^[/\w.\- :]+$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -95,22 +95,12 @@ def check_alias(alias: Any) -> str:
 
 
 def check_tag_key(key: Any) -> str:
-    """Validate a tag key (MLflow's rules).
+    """Validate a tag key (MLflow's rules, shared with runs: :func:`modelshelf._names.check_key`).
 
     Raises:
         InvalidNameError: empty, too long, a character outside ``[/\\w.\\- :]``, or not normalised.
     """
-    if not isinstance(key, str) or not key:
-        raise InvalidNameError(f"a tag key must be a non-empty string, got {key!r}")
-    if len(key) > MAX_TAG_KEY:
-        raise InvalidNameError(f"tag key {key[:40]!r}… is longer than {MAX_TAG_KEY} characters")
-    if not _TAG_KEY.match(key):
-        raise InvalidNameError(
-            f"tag key {key!r} may only hold letters, digits, '_', '-', '.', ' ', ':' and '/'"
-        )
-    if posixpath.normpath(key) != key or key.startswith("/") or key.startswith(".."):
-        raise InvalidNameError(f"tag key {key!r} must be a normalised relative path")
-    return key
+    return check_key(key, "tag")
 
 
 def check_tag(key: Any, value: Any) -> tuple[str, str]:

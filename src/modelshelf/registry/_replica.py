@@ -28,6 +28,7 @@ from modelshelf.errors import (
     ModelshelfError,
     StorageError,
 )
+from modelshelf.registry._actions import Action
 from modelshelf.registry._checkpoint import CheckpointError, CheckpointStore
 from modelshelf.registry._log import CommitLog, encode_commit, log_key, parse_commit, sha256_hex
 from modelshelf.registry._state import RegistryState, gc_paused, rollback
@@ -38,7 +39,7 @@ __all__ = ["Replica", "clear_replicas", "replica_for"]
 _log = logging.getLogger("modelshelf.registry")
 _R = TypeVar("_R")
 
-Plan = Callable[[RegistryState], list[dict[str, Any]]]
+Plan = Callable[[RegistryState], list[Action]]
 Fault = Callable[[str], None]
 
 MAX_ATTEMPTS = 100

@@ -9,7 +9,7 @@ back the actions already applied when a later one is rejected).
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +20,23 @@ from modelshelf.errors import (
     ModelExistsError,
     ModelNotFoundError,
     VersionNotFoundError,
+)
+from modelshelf.registry._actions import (
+    Action,
+    CreateModel,
+    CreateVersion,
+    DeleteAlias,
+    DeleteModel,
+    DeleteModelTag,
+    DeleteVersion,
+    DeleteVersionTag,
+    RenameModel,
+    SetAlias,
+    SetModelTag,
+    SetStage,
+    SetVersionTag,
+    UpdateModel,
+    UpdateVersion,
 )
 from modelshelf.registry._entities import ModelVersion, RegisteredModel, RegistryChange
 from modelshelf.registry._names import STAGES
@@ -167,7 +184,7 @@ class RegistryState:
 
     def apply(
         self,
-        actions: list[dict[str, Any]],
+        actions: Sequence[Action],
         *,
         timestamp: int,
         actor: str,
@@ -279,14 +296,16 @@ class _Ctx:
         self.setattr(obj, "last_updated_timestamp", self.ts)
 
 
-def _text(action: dict[str, Any], key: str) -> str | None:
-    value = action.get(key)
+def _text(
+    action: CreateModel | UpdateModel | CreateVersion | UpdateVersion, key: str
+) -> str | None:
+    value: Any = action.get(key)
     if value is not None and not isinstance(value, str):
         raise MalformedMetadataError(f"field {key!r} must be a string, got {value!r}")
     return value
 
 
-def _create_model(ctx: _Ctx, a: dict[str, Any]) -> None:
+def _create_model(ctx: _Ctx, a: CreateModel) -> None:
     name = a["name"]
     if name in ctx.state.models:
         raise ModelExistsError(
@@ -300,7 +319,7 @@ def _create_model(ctx: _Ctx, a: dict[str, Any]) -> None:
         ctx.record("set_model_tag", name, key=key, new=value)
 
 
-def _update_model(ctx: _Ctx, a: dict[str, Any]) -> None:
+def _update_model(ctx: _Ctx, a: UpdateModel) -> None:
     model = ctx.state.model(a["name"])
     old = model.description
     ctx.setattr(model, "description", _text(a, "description"))
@@ -308,7 +327,7 @@ def _update_model(ctx: _Ctx, a: dict[str, Any]) -> None:
     ctx.record("update_model", model.name, old=old, new=model.description)
 
 
-def _rename_model(ctx: _Ctx, a: dict[str, Any]) -> None:
+def _rename_model(ctx: _Ctx, a: RenameModel) -> None:
     name, new_name = a["name"], a["new_name"]
     model = ctx.state.model(name)
     if new_name in ctx.state.models:
@@ -320,27 +339,27 @@ def _rename_model(ctx: _Ctx, a: dict[str, Any]) -> None:
     ctx.record("rename_model", new_name, old=name, new=new_name)
 
 
-def _delete_model(ctx: _Ctx, a: dict[str, Any]) -> None:
+def _delete_model(ctx: _Ctx, a: DeleteModel) -> None:
     model = ctx.state.model(a["name"])
     ctx.delitem(ctx.state.models, model.name)
     ctx.record("delete_model", model.name, old=model.name)
 
 
-def _set_model_tag(ctx: _Ctx, a: dict[str, Any]) -> None:
+def _set_model_tag(ctx: _Ctx, a: SetModelTag) -> None:
     model = ctx.state.model(a["name"])
     old = model.tags.get(a["key"])
     ctx.setitem(model.tags, a["key"], str(a["value"]))
     ctx.record("set_model_tag", model.name, key=a["key"], old=old, new=a["value"])
 
 
-def _delete_model_tag(ctx: _Ctx, a: dict[str, Any]) -> None:
+def _delete_model_tag(ctx: _Ctx, a: DeleteModelTag) -> None:
     model = ctx.state.model(a["name"])
     old = model.tags.get(a["key"])
     ctx.delitem(model.tags, a["key"])
     ctx.record("delete_model_tag", model.name, key=a["key"], old=old)
 
 
-def _create_version(ctx: _Ctx, a: dict[str, Any]) -> None:
+def _create_version(ctx: _Ctx, a: CreateVersion) -> None:
     model = ctx.state.model(a["name"])
     number = int(a["version"])
     if number != model.next_version:
@@ -377,12 +396,15 @@ def _create_version(ctx: _Ctx, a: dict[str, Any]) -> None:
         ctx.record("set_version_tag", model.name, version=number, key=key, new=value)
 
 
-def _version(ctx: _Ctx, a: dict[str, Any]) -> tuple[ModelRec, VersionRec]:
+def _version(
+    ctx: _Ctx,
+    a: UpdateVersion | SetVersionTag | DeleteVersionTag | SetStage | DeleteVersion | SetAlias,
+) -> tuple[ModelRec, VersionRec]:
     model = ctx.state.model(a["name"])
     return model, ctx.state.version(model.name, int(a["version"]))
 
 
-def _update_version(ctx: _Ctx, a: dict[str, Any]) -> None:
+def _update_version(ctx: _Ctx, a: UpdateVersion) -> None:
     model, rec = _version(ctx, a)
     old = rec.description
     ctx.setattr(rec, "description", _text(a, "description"))
@@ -390,7 +412,7 @@ def _update_version(ctx: _Ctx, a: dict[str, Any]) -> None:
     ctx.record("update_version", model.name, version=rec.version, old=old, new=rec.description)
 
 
-def _set_version_tag(ctx: _Ctx, a: dict[str, Any]) -> None:
+def _set_version_tag(ctx: _Ctx, a: SetVersionTag) -> None:
     model, rec = _version(ctx, a)
     old = rec.tags.get(a["key"])
     ctx.setitem(rec.tags, a["key"], str(a["value"]))
@@ -399,14 +421,14 @@ def _set_version_tag(ctx: _Ctx, a: dict[str, Any]) -> None:
     )
 
 
-def _delete_version_tag(ctx: _Ctx, a: dict[str, Any]) -> None:
+def _delete_version_tag(ctx: _Ctx, a: DeleteVersionTag) -> None:
     model, rec = _version(ctx, a)
     old = rec.tags.get(a["key"])
     ctx.delitem(rec.tags, a["key"])
     ctx.record("delete_version_tag", model.name, version=rec.version, key=a["key"], old=old)
 
 
-def _set_stage(ctx: _Ctx, a: dict[str, Any]) -> None:
+def _set_stage(ctx: _Ctx, a: SetStage) -> None:
     model, rec = _version(ctx, a)
     stage = a["stage"]
     if stage not in STAGES:
@@ -417,7 +439,7 @@ def _set_stage(ctx: _Ctx, a: dict[str, Any]) -> None:
     ctx.record("set_stage", model.name, version=rec.version, old=old, new=stage)
 
 
-def _delete_version(ctx: _Ctx, a: dict[str, Any]) -> None:
+def _delete_version(ctx: _Ctx, a: DeleteVersion) -> None:
     model, rec = _version(ctx, a)
     for alias, target in list(model.aliases.items()):
         if target == rec.version:
@@ -428,7 +450,7 @@ def _delete_version(ctx: _Ctx, a: dict[str, Any]) -> None:
     ctx.record("delete_version", model.name, version=rec.version, old=rec.digest)
 
 
-def _set_alias(ctx: _Ctx, a: dict[str, Any]) -> None:
+def _set_alias(ctx: _Ctx, a: SetAlias) -> None:
     model, rec = _version(ctx, a)
     old = model.aliases.get(a["alias"])
     ctx.setitem(model.aliases, a["alias"], rec.version)
@@ -437,14 +459,15 @@ def _set_alias(ctx: _Ctx, a: dict[str, Any]) -> None:
     )
 
 
-def _delete_alias(ctx: _Ctx, a: dict[str, Any]) -> None:
+def _delete_alias(ctx: _Ctx, a: DeleteAlias) -> None:
     model = ctx.state.model(a["name"])
     old = model.aliases.get(a["alias"])
     ctx.delitem(model.aliases, a["alias"])
     ctx.record("delete_alias", model.name, version=old, key=a["alias"], old=old)
 
 
-ACTIONS: dict[str, Callable[[_Ctx, dict[str, Any]], None]] = {
+# Replay reads JSON: each handler checks the fields of its own kind as it uses them.
+ACTIONS: dict[str, Callable[[_Ctx, Any], None]] = {
     "create_model": _create_model,
     "update_model": _update_model,
     "rename_model": _rename_model,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 import sys
@@ -12,7 +11,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from modelshelf import _settings
+from modelshelf._actor import whoami
+from modelshelf._paging import PagedList, decode_token, page
 from modelshelf._shelf import Shelf, get_shelf
 from modelshelf.cas import Digest
 from modelshelf.errors import (
@@ -46,7 +46,13 @@ from modelshelf.runs._layout import (
 )
 from modelshelf.runs._names import random_run_name
 from modelshelf.runs._records import RunRecord, RunRecords, check_name
-from modelshelf.runs._search import parse_filter, parse_order_by, sort_runs
+from modelshelf.runs._search import (
+    lifecycle_stages,
+    matches,
+    parse_filter,
+    parse_order_by,
+    sort_runs,
+)
 from modelshelf.runs._uris import parse_runs_uri, runs_uri
 
 __all__ = ["MetricHistory", "RunsClient"]
@@ -137,7 +143,7 @@ class RunsClient:
             exp = self._runs_records.ensure_experiment(experiment_name or DEFAULT_EXPERIMENT)
         all_tags = {k: str(v) for k, v in (tags or {}).items()}
         name = run_name or all_tags.get(RUN_NAME_TAG) or random_run_name()
-        user = _settings.actor() or _user()
+        user = whoami().user
         all_tags.setdefault(RUN_NAME_TAG, name)
         all_tags.setdefault("mlflow.user", user)
         all_tags.setdefault(
@@ -197,17 +203,22 @@ class RunsClient:
         page_token: str | None = None,
         *,
         experiment_names: str | Sequence[str] | None = None,
-    ) -> list[Run]:
+    ) -> PagedList[Run]:
         """Runs of some experiments (all when neither ids nor names are given), filtered.
 
         ``filter_string`` is MLflow's: comparisons of ``metrics.*``, ``params.*``, ``tags.*``
         and attributes (``status``, ``run_name``, ``start_time`` …) joined by ``and``.
+        Results come in a stable order (``order_by``, then newest first, then run id), one
+        page of ``max_results`` at a time: pass the page's ``.token`` as ``page_token`` for the
+        next one. ``run_view_type`` is MLflow's ``ViewType`` (ACTIVE_ONLY, the default,
+        DELETED_ONLY or ALL); runs on a shelf are never deleted, so DELETED_ONLY finds none.
 
         Raises:
-            InvalidInputError: a malformed filter or order_by.
+            InvalidInputError: a malformed filter, order_by, run_view_type or page_token.
         """
         clauses = parse_filter(filter_string)
         order = parse_order_by(order_by)
+        stages = lifecycle_stages(run_view_type)
         ids: list[str] | None = None
         if experiment_ids is not None:
             ids = [experiment_ids] if isinstance(experiment_ids, str) else list(experiment_ids)
@@ -215,10 +226,15 @@ class RunsClient:
         if experiment_names is not None:
             names = [experiment_names] if isinstance(experiment_names, str) else experiment_names
             ids = (ids or []) + [experiment_id_for(n) for n in names]
+        query = repr((sorted(ids) if ids is not None else None, clauses, order, sorted(stages)))
+        offset = decode_token(page_token, query)
+        limit = max(0, int(max_results))
+        if limit == 0:
+            return PagedList([], None)
         records = self._runs_records.read_runs(self._runs_records.run_ids(ids))
         runs = [self._runs_to_run(r) for r in records]
-        runs = [r for r in runs if all(c.matches(r) for c in clauses)]
-        return sort_runs(runs, order)[: max(0, int(max_results))]
+        runs = [r for r in runs if r.info.lifecycle_stage in stages and matches(r, clauses)]
+        return page(sort_runs(runs, order), offset, limit, query)
 
     # ---------------------------------------------------------------- params/metrics/tags
     def log_param(self, run_id: str, key: str, value: Any) -> Any:
@@ -538,10 +554,3 @@ def _metrics_table(metrics: Sequence[Metric]) -> Any:
             "timestamp": pa.array([m.timestamp for m in metrics], pa.int64()),
         }
     )
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # noqa: BLE001 - no passwd entry in some containers
-        return "unknown"

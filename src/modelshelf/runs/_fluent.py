@@ -405,6 +405,7 @@ def search_runs(
         runs = client.search_runs(
             experiment_ids,
             filter_string,
+            run_view_type=run_view_type,
             max_results=max_results,
             order_by=order_by,
             experiment_names=experiment_names,

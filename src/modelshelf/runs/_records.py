@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from modelshelf._names import check_key
 from modelshelf.errors import (
     AlreadyExistsError,
     ImmutableValueError,
@@ -35,29 +36,17 @@ from modelshelf.storage import Storage
 
 __all__ = ["RunRecord", "RunRecords", "check_name"]
 
-_NAME = re.compile(r"^[/\w.\- :]*$")
-_MAX_NAME = 250
 _MAX_PARAM_VALUE = 6000
 _PARALLEL_WRITES = 16
 
 
 def check_name(name: object, what: str) -> str:
-    """Validate a param, metric or tag name the way MLflow does.
+    """Validate a param, metric or tag name (MLflow's rule: :func:`modelshelf._names.check_key`).
 
     Raises:
         InvalidNameError: empty, too long, odd characters, or a path that could escape.
     """
-    if not isinstance(name, str) or not name:
-        raise InvalidNameError(f"{what} name must be a non-empty string, got {name!r}")
-    if len(name) > _MAX_NAME:
-        raise InvalidNameError(f"{what} name {name[:40]!r}… is longer than {_MAX_NAME} characters")
-    if not _NAME.match(name):
-        raise InvalidNameError(
-            f"{what} name {name!r} may only hold letters, digits, '_', '-', '.', ' ', ':' and '/'"
-        )
-    if name.startswith("/") or ".." in name.split("/"):
-        raise InvalidNameError(f"{what} name {name!r} is an absolute or escaping path")
-    return name
+    return check_key(name, what)
 
 
 @dataclass(slots=True)

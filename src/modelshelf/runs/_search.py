@@ -1,60 +1,116 @@
-"""MLflow's run filter strings (``metrics.acc > 0.9 and params.lr = '0.1'``) and ``order_by``."""
+"""Run search: which fields of a run MLflow's filter grammar can name, and run ordering.
+
+The grammar itself lives in :mod:`modelshelf._filters` (shared with the registry).
+"""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
+from modelshelf._filters import Clause, Fields, OrderKey
+from modelshelf._filters import parse_filter as _parse_filter
+from modelshelf._filters import parse_order_by as _parse_order_by
 from modelshelf.errors import InvalidInputError
 from modelshelf.runs._entities import Run
 
-__all__ = ["Clause", "parse_filter", "parse_order_by", "sort_runs"]
+__all__ = [
+    "RUN_FIELDS",
+    "Clause",
+    "OrderKey",
+    "ViewType",
+    "lifecycle_stages",
+    "matches",
+    "parse_filter",
+    "parse_order_by",
+    "sort_runs",
+]
 
-_TOKEN = re.compile(
-    r"""\s*(?:
-        (?P<str>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
-      | (?P<num>-?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?(?![\w.]))
-      | (?P<ident>(?:[A-Za-z_]+\.)?(?:`[^`]+`|"[^"]+"|[\w./:\-]+))
-      | (?P<op>!=|<=|>=|=|<|>)
-      | (?P<lpar>\()
-      | (?P<rpar>\))
-      | (?P<comma>,)
-    )""",
-    re.VERBOSE,
-)
-_PREFIXES = {
-    "metric": "metrics", "metrics": "metrics",
-    "param": "params", "params": "params", "parameter": "params", "parameters": "params",
-    "tag": "tags", "tags": "tags",
-    "attribute": "attributes", "attributes": "attributes", "attr": "attributes", "run": "attributes",
-}  # fmt: skip
+
+class ViewType:
+    """MLflow's ``run_view_type`` values (``mlflow.entities.ViewType``)."""
+
+    ACTIVE_ONLY = 1
+    DELETED_ONLY = 2
+    ALL = 3
+
+
+_VIEWS = {
+    ViewType.ACTIVE_ONLY: frozenset({"active"}),
+    ViewType.DELETED_ONLY: frozenset({"deleted"}),
+    ViewType.ALL: frozenset({"active", "deleted"}),
+}
+_VIEW_NAMES = {"ACTIVE_ONLY": 1, "DELETED_ONLY": 2, "ALL": 3}
+
+
+def lifecycle_stages(run_view_type: Any) -> frozenset[str]:
+    """The ``lifecycle_stage`` values a ``run_view_type`` selects (None means ACTIVE_ONLY).
+
+    Raises:
+        InvalidInputError: not 1/2/3, ``"ACTIVE_ONLY"``/``"DELETED_ONLY"``/``"ALL"`` or None.
+    """
+    if run_view_type is None:
+        return _VIEWS[ViewType.ACTIVE_ONLY]
+    if isinstance(run_view_type, str):
+        key: Any = _VIEW_NAMES.get(run_view_type.strip().upper())
+    elif isinstance(run_view_type, int) and not isinstance(run_view_type, bool):
+        key = run_view_type
+    else:
+        key = None
+    if key not in _VIEWS:
+        raise InvalidInputError(
+            f"run_view_type must be ViewType.ACTIVE_ONLY (1), DELETED_ONLY (2) or ALL (3), "
+            f"got {run_view_type!r}"
+        )
+    return _VIEWS[key]
+
+
 _ATTRIBUTES = {
-    "status", "run_name", "run_id", "user_id", "start_time", "end_time", "artifact_uri",
-    "experiment_id", "lifecycle_stage",
-}  # fmt: skip
-_NUMERIC_ATTRIBUTES = {"start_time", "end_time"}
+    name: name
+    for name in (
+        "status", "run_name", "run_id", "user_id", "start_time", "end_time", "artifact_uri",
+        "experiment_id", "lifecycle_stage",
+    )
+} | {"name": "run_name", "run_uuid": "run_id", "created": "start_time"}  # fmt: skip
+
+# MLflow's prefixes for runs (SearchUtils): metric(s), param(s)/parameter(s), tag(s), and
+# attribute(s)/attr/run for the run's own fields.
+RUN_FIELDS = Fields(
+    prefixes={
+        "metric": "metrics",
+        "metrics": "metrics",
+        "param": "params",
+        "params": "params",
+        "parameter": "params",
+        "parameters": "params",
+        "tag": "tags",
+        "tags": "tags",
+        "attribute": "attributes",
+        "attributes": "attributes",
+        "attr": "attributes",
+        "run": "attributes",
+    },  # fmt: skip
+    attributes=_ATTRIBUTES,
+    numeric=frozenset({"metrics", "start_time", "end_time"}),
+)
 
 
-@dataclass(frozen=True, slots=True)
-class Clause:
-    """One ``<kind>.<key> <op> <value>`` comparison."""
+def parse_filter(text: Any) -> list[Clause]:
+    """Parse an MLflow run filter (see :mod:`modelshelf._filters`).
 
-    kind: str  # metrics | params | tags | attributes
-    key: str
-    op: str  # = != < <= > >= LIKE ILIKE IN NOT IN
-    value: Any
+    Raises:
+        InvalidFilterError: the filter is malformed or names a field runs do not have.
+    """
+    return _parse_filter(text, RUN_FIELDS)
 
-    def matches(self, run: Run) -> bool:
-        actual = _value_of(run, self.kind, self.key)
-        if actual is None:
-            return False
-        if self.kind == "metrics" or (
-            self.kind == "attributes" and self.key in _NUMERIC_ATTRIBUTES
-        ):
-            return _compare(float(actual), self.op, self.value)
-        return _compare(str(actual), self.op, self.value)
+
+def parse_order_by(order_by: Any) -> list[OrderKey]:
+    """Parse ``["metrics.acc DESC", "start_time"]``.
+
+    Raises:
+        InvalidFilterError: an entry is not ``<field> [ASC|DESC]``.
+    """
+    return _parse_order_by(order_by, RUN_FIELDS)
 
 
 def _value_of(run: Run, kind: str, key: str) -> Any:
@@ -67,172 +123,13 @@ def _value_of(run: Run, kind: str, key: str) -> Any:
     return getattr(run.info, key, None)
 
 
-def _like(pattern: str, flags: int = 0) -> re.Pattern[str]:
-    parts = [".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern]
-    return re.compile("".join(parts), flags | re.DOTALL)
-
-
-def _compare(actual: Any, op: str, value: Any) -> bool:
-    if op in ("IN", "NOT IN"):
-        return (actual in value) == (op == "IN")
-    if op == "LIKE":
-        return bool(_like(str(value)).fullmatch(str(actual)))
-    if op == "ILIKE":
-        return bool(_like(str(value), re.IGNORECASE).fullmatch(str(actual)))
-    if isinstance(actual, float) and not isinstance(value, float):
-        raise InvalidInputError(f"cannot compare a number with {value!r}; write it unquoted")
-    ops: dict[str, Callable[[Any, Any], bool]] = {
-        "=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
-        "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
-    }  # fmt: skip
-    if not isinstance(actual, float) and op not in ("=", "!="):
-        raise InvalidInputError(f"operator {op!r} needs a number; params and tags are strings")
-    return ops[op](actual, value)
-
-
-def _split_ident(text: str, where: str) -> tuple[str, str]:
-    head, dot, rest = text.partition(".")
-    if dot and head.lower() in _PREFIXES:
-        kind, key = _PREFIXES[head.lower()], rest
-    else:
-        kind, key = "attributes", text
-    if len(key) >= 2 and key[0] == key[-1] and key[0] in '`"':
-        key = key[1:-1]
-    if kind == "attributes":
-        key = {"name": "run_name", "run_uuid": "run_id"}.get(key.lower(), key.lower())
-        if key not in _ATTRIBUTES:
-            raise InvalidInputError(
-                f"unknown field {text!r} in {where!r}: use metrics.<key>, params.<key>, "
-                f"tags.<key> or one of {sorted(_ATTRIBUTES)}"
-            )
-    return kind, key
-
-
-def parse_filter(text: str | None) -> list[Clause]:
-    """Parse an MLflow run filter: comparisons joined by ``and``.
-
-    Raises:
-        InvalidInputError: the string is not a filter this parser understands.
-    """
-    if not text or not text.strip():
-        return []
-    tokens = _tokens(text)
-    clauses: list[Clause] = []
-    i = 0
-
-    def bad(msg: str) -> InvalidInputError:
-        return InvalidInputError(f"bad filter {text!r}: {msg}")
-
-    while i < len(tokens):
-        kind_tok, ident = tokens[i]
-        if kind_tok != "ident":
-            raise bad(f"expected a field such as metrics.acc, got {ident!r}")
-        kind, key = _split_ident(ident, text)
-        i += 1
-        if i >= len(tokens):
-            raise bad(f"{ident!r} has no comparison")
-        op_kind, op = tokens[i]
-        op_upper = op.upper()
-        if op_kind == "ident" and op_upper == "NOT" and i + 1 < len(tokens):
-            if tokens[i + 1][1].upper() != "IN":
-                raise bad("expected IN after NOT")
-            op_upper, i = "NOT IN", i + 1
-        elif op_kind == "ident" and op_upper in ("LIKE", "ILIKE", "IN"):
-            pass
-        elif op_kind != "op":
-            raise bad(f"expected a comparison after {ident!r}, got {op!r}")
-        i += 1
-        if op_upper in ("IN", "NOT IN"):
-            if i >= len(tokens) or tokens[i][0] != "lpar":
-                raise bad("IN needs a parenthesised list")
-            values: list[Any] = []
-            i += 1
-            while i < len(tokens) and tokens[i][0] != "rpar":
-                if tokens[i][0] == "comma":
-                    i += 1
-                    continue
-                values.append(_literal(tokens[i], bad))
-                i += 1
-            if i >= len(tokens):
-                raise bad("unclosed parenthesis")
-            i += 1
-            value: Any = tuple(values)
-        else:
-            if i >= len(tokens):
-                raise bad(f"{ident} {op} has no value")
-            value = _literal(tokens[i], bad)
-            i += 1
-        if kind == "metrics" and op_upper not in ("IN", "NOT IN", "LIKE", "ILIKE"):
-            if not isinstance(value, float):
-                raise bad(f"metric {key!r} is compared with a string; write the number unquoted")
-        if kind == "attributes" and key in _NUMERIC_ATTRIBUTES and isinstance(value, str):
-            raise bad(f"{key} is a number (ms since the epoch)")
-        if kind in ("params", "tags") or (kind == "attributes" and key not in _NUMERIC_ATTRIBUTES):
-            if isinstance(value, float) and op_upper in ("=", "!="):
-                raise bad(f"{kind}.{key} is a string; quote the value")
-        clauses.append(Clause(kind, key, op_upper, value))
-        if i < len(tokens):
-            if tokens[i][0] != "ident" or tokens[i][1].upper() != "AND":
-                raise bad(f"expected 'and' before {tokens[i][1]!r} (only 'and' is supported)")
-            i += 1
-            if i >= len(tokens):
-                raise bad("dangling 'and'")
-    return clauses
-
-
-def _literal(token: tuple[str, str], bad: Callable[[str], InvalidInputError]) -> Any:
-    kind, text = token
-    if kind == "str":
-        return re.sub(r"\\(.)", r"\1", text[1:-1])
-    if kind == "num":
-        return float(text)
-    raise bad(f"expected a quoted string or a number, got {text!r}")
-
-
-def _tokens(text: str) -> list[tuple[str, str]]:
-    out: list[tuple[str, str]] = []
-    pos = 0
-    while pos < len(text):
-        if text[pos:].strip() == "":
-            break
-        m = _TOKEN.match(text, pos)
-        if not m or m.end() == pos:
-            raise InvalidInputError(f"bad filter {text!r}: cannot read {text[pos:].strip()!r}")
-        kind = m.lastgroup or ""
-        out.append((kind, m.group(kind)))
-        pos = m.end()
-    return out
-
-
-@dataclass(frozen=True, slots=True)
-class OrderKey:
-    kind: str
-    key: str
-    ascending: bool
-
-
-def parse_order_by(order_by: Sequence[str] | None) -> list[OrderKey]:
-    """Parse ``["metrics.acc DESC", "start_time"]``.
-
-    Raises:
-        InvalidInputError: an entry is not ``<field> [ASC|DESC]``.
-    """
-    keys: list[OrderKey] = []
-    for item in order_by or ():
-        parts = item.strip().rsplit(None, 1)
-        ascending = True
-        if len(parts) == 2 and parts[1].upper() in ("ASC", "DESC"):
-            ascending = parts[1].upper() == "ASC"
-            field = parts[0]
-        else:
-            field = item.strip()
-        kind, key = _split_ident(field, item)
-        keys.append(OrderKey(kind, key, ascending))
-    return keys
+def matches(run: Run, clauses: Sequence[Clause]) -> bool:
+    """Whether the run satisfies every clause."""
+    return all(c.test(_value_of(run, c.kind, c.key)) for c in clauses)
 
 
 def sort_runs(runs: list[Run], order: Sequence[OrderKey]) -> list[Run]:
-    """Sort by ``order`` (missing values last), then newest first, then run id."""
+    """Sort by ``order`` (missing values last), then newest first, then run id (a total order)."""
     out = sorted(runs, key=lambda r: r.info.run_id)
     out.sort(key=lambda r: r.info.start_time, reverse=True)
     for spec in reversed(order):

@@ -11,6 +11,7 @@ from modelshelf.errors import (
     ModelshelfError,
     ObjectNotFoundError,
     StorageError,
+    StoragePermissionError,
 )
 
 __all__ = ["WriteOutcome", "classify_create_error", "http_status", "translate"]
@@ -34,6 +35,7 @@ _EXISTS_CLASSES = {"ResourceExistsError", "PreconditionFailed", "ResourceModifie
 _NOT_FOUND_CLASSES = {"ResourceNotFoundError", "NotFound", "NoSuchKey"}
 
 
+_DENIED_CODES = {"AccessDenied", "AuthorizationFailure", "AuthenticationFailed", "Forbidden"}
 _MISSING_CONTAINER_CODES = {"NoSuchBucket", "ContainerNotFound"}
 # Phrases the vendors use for a missing bucket; matched on messages, never on keys or paths
 # (a key like "bucket-notes.txt" must not turn a missing object into a missing bucket).
@@ -132,8 +134,8 @@ def translate(exc: BaseException, *, key: str, url: str, op: str) -> ModelshelfE
         return ObjectNotFoundError(f"no object at {where}")
     if isinstance(exc, FileExistsError) or status == 412 or names & _EXISTS_CLASSES:
         return AlreadyExistsError(f"an object already exists at {where}")
-    if isinstance(exc, PermissionError) or status in (401, 403):
-        return StorageError(
+    if isinstance(exc, PermissionError) or status in (401, 403) or code in _DENIED_CODES:
+        return StoragePermissionError(
             f"permission denied to {op} {where}: check the credentials in storage_options "
             "or the environment"
         )
