@@ -69,7 +69,7 @@ lock-check: | $(UV)
 LATEST := build/latest-venv
 test-latest: install
 	rm -rf $(LATEST)
-	$(UV) venv -q --python $(BIN)/python $(LATEST)
+	$(UV) venv -q --seed --python $(BIN)/python $(LATEST)
 	$(UV) pip install --python $(LATEST)/bin/python --resolution highest \
 		--constraints requirements/lock-constraints.txt $(UV_FIND) -e '.[dev,interop]'
 	$(UV) pip freeze --python $(LATEST)/bin/python > build/latest-freeze.txt

@@ -87,17 +87,18 @@ def test_written_files_have_mlflow_shapes(tmp_path: Path) -> None:
     )
     conda = yaml.safe_load((tmp_path / "conda.yaml").read_text())
     py = ".".join(map(str, sys.version_info[:3]))
+    pip_v = installed_version("pip")  # None in an environment made without pip (uv venv)
     assert conda == {
         "name": "mlflow-env",
         "channels": ["conda-forge"],
-        "dependencies": [f"python={py}", f"pip<={installed_version('pip')}", {"pip": reqs}],
+        "dependencies": [f"python={py}", f"pip<={pip_v}" if pip_v else "pip", {"pip": reqs}],
     }
     text = (tmp_path / "python_env.yaml").read_text()
     assert text.splitlines()[0] == f"python: {py}"
     env = yaml.safe_load(text)
     assert list(env) == ["python", "build_dependencies", "dependencies"]
     assert env["dependencies"] == ["-r requirements.txt"]
-    assert env["build_dependencies"][0].startswith("pip==")
+    assert env["build_dependencies"][0].startswith("pip==" if pip_v else "pip")
 
 
 def test_constraints_and_requirement_files(tmp_path: Path) -> None:
