@@ -1,10 +1,11 @@
-# modelshelf: `make install` builds .venv; `make demo` runs the main job; `make test` the suite.
+# modelshelf: `make install` builds .venv; `make demo` runs the main job; `make test` the suite;
+# `make docs` builds the documentation site (strict) into build/site.
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast bench lint clean
+.PHONY: install demo test test-fast bench lint docs clean
 
 install: $(STAMP)
 
@@ -31,5 +32,9 @@ lint: install
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/lint-imports
 
+# The documentation site, built strictly (a broken link or docstring warning fails); HTML in build/site.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet -d build/site
+
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache
+	rm -rf $(VENV) node_modules .pytest_cache build/site

@@ -516,7 +516,8 @@ class RegistryClient:
         number is never reused.
 
         Raises:
-            ModelNotFoundError, VersionNotFoundError.
+            ModelNotFoundError: no registered model has this name.
+            VersionNotFoundError: the model has no such live version.
         """
         name, number = check_model_name(name), check_version(version)
 
@@ -616,7 +617,8 @@ class RegistryClient:
 
         Raises:
             InvalidInputError: unknown stage, or archiving asked for another stage.
-            ModelNotFoundError, VersionNotFoundError.
+            ModelNotFoundError: no registered model has this name.
+            VersionNotFoundError: the model has no such live version.
         """
         name, number = check_model_name(name), check_version(version)
         canonical = check_stage(stage)
@@ -649,7 +651,8 @@ class RegistryClient:
         """Where the version's files are: their tree digest ``sha256:<hex>`` on this shelf.
 
         Raises:
-            ModelNotFoundError, VersionNotFoundError.
+            ModelNotFoundError: no registered model has this name.
+            VersionNotFoundError: the model has no such live version.
         """
         return self.get_model_version(name, version).digest
 
