@@ -101,7 +101,7 @@ class RegistryClient:
     """The model registry of a shelf, with MLflow's ``MlflowClient`` method names.
 
     The registry lives under ``registry/`` on the shelf: an append-only, hash-chained commit
-    log plus Parquet checkpoints (see docs/registry.md). Reads cost the log's tail only;
+    log plus Parquet checkpoints (see docs/explanation/registry.md). Reads cost the log's tail only;
     every write is one atomic create of the next commit, so any number of processes on any
     number of machines may write at once.
 
@@ -834,7 +834,7 @@ class RegistryClient:
 
     def registry_table(self, name: str) -> Any:
         """The current state as a pyarrow Table: ``models``, ``versions`` (tombstones have
-        ``deleted = true``), ``aliases`` or ``tags``; the schema is in docs/registry.md.
+        ``deleted = true``), ``aliases`` or ``tags``; the schema is in docs/explanation/registry.md.
 
         Raises:
             InvalidInputError: an unknown table name.
