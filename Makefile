@@ -1,11 +1,10 @@
-# modelshelf: `make install` builds .venv; `make demo` runs the main job; `make test` the suite;
-# `make docs` builds the documentation site (strict) into build/site.
+# modelshelf: `make install` builds .venv; `make demo` runs the main job; `make test` the suite.
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast bench lint docs clean
+.PHONY: install demo test test-fast bench lint clean
 
 install: $(STAMP)
 
@@ -32,9 +31,11 @@ lint: install
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/lint-imports
 
-# The documentation site, built strictly (a broken link or docstring warning fails); HTML in build/site.
+# The documentation site, built strictly (a broken link or a docstring warning fails); HTML in
+# build/site. See docs/how-to/contributing.md.
+.PHONY: docs
 docs: install
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet -d build/site
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache build/site
+	rm -rf $(VENV) node_modules .pytest_cache
