@@ -192,6 +192,18 @@ def test_api_reference_names_every_public_name(name: str) -> None:
     assert not missing, f"add a '::: <module>.<name>' line to {API_PAGES[name]} for: {missing}"
 
 
+def test_top_level_api_page_names_every_public_name() -> None:
+    import modelshelf
+
+    text = (DOCS / "reference" / "api" / "modelshelf.md").read_text(encoding="utf-8")
+    missing = [
+        name
+        for name in modelshelf.__all__
+        if name != "__version__" and not re.search(rf"(`{name}`|\.{name}\s*$)", text, re.M)
+    ]
+    assert not missing, f"docs/reference/api/modelshelf.md does not mention: {missing}"
+
+
 def test_flavor_plugin_page_shows_the_tested_plugin() -> None:
     source = ROOT / "tests/flavors/plugin_pkg/src/modelshelf_toyflavor/__init__.py"
     page = DOCS / "how-to" / "write-a-flavor.md"
