@@ -46,6 +46,7 @@ lint: install lock-check
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy src
 	$(BIN)/lint-imports
+	$(MAKE) docs
 
 # `make lock` refreshes the lock: the newest versions pyproject.toml's ranges allow.
 # `make relock` only reconciles it with an edited pyproject.toml, keeping every pin it can.
@@ -77,6 +78,12 @@ test-latest: install
 
 bench: install
 	$(BIN)/python benchmarks/run_all.py
+
+# The documentation site, built strictly (a broken link or a docstring warning fails); HTML in
+# build/site. See docs/how-to/contributing.md.
+.PHONY: docs
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet -d build/site
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache build

@@ -55,7 +55,7 @@ def machine() -> str:
 
 
 def print_table(header: list[str], rows: list[list[str]]) -> None:
-    """Print a Markdown table (paste it into docs/benchmarks.md)."""
+    """Print a Markdown table (paste it into docs/reference/benchmarks.md)."""
     print(f"\n{machine()}\n")
     print("| " + " | ".join(header) + " |")
     print("|" + "|".join("---" for _ in header) + "|")

@@ -22,7 +22,8 @@ class Client(RunsClient, RegistryClient):
     Args:
         shelf: a shelf URL or :class:`Shelf`; default: the current shelf (``set_shelf``,
             ``MODELSHELF_URI``, else ``./shelf``).
-        tracking_uri, registry_uri: MLflow's names for the same thing; a shelf URL.
+        tracking_uri: MLflow's name for ``shelf`` (a shelf URL).
+        registry_uri: MLflow's name for ``shelf`` (a shelf URL).
         single_writer: allow registry writes on a backend that ignores conditional creates
             (your promise that only one process writes).
         checkpoint_interval: write a Parquet checkpoint every this many registry commits.

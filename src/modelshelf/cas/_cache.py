@@ -1,7 +1,7 @@
 """The local verified read cache: blobs by digest under ``~/.cache/modelshelf`` (or
 ``MODELSHELF_CACHE_DIR``).
 
-Layout (documented in docs/concepts.md)::
+Layout (documented in docs/explanation/concepts.md)::
 
     <cache>/blobs/sha256/<2 hex>/<64 hex>   verified blob, read-only
     <cache>/tmp/                            downloads in flight (same filesystem, for rename)

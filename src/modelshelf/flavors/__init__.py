@@ -6,7 +6,7 @@ imports its framework only when used. Third-party flavors plug in through the
 ``modelshelf.flavors`` entry-point group or :func:`register_flavor`. Importing this package
 imports no framework.
 
-Writing a flavor of your own (see docs/flavors.md): a module with ``save_model`` /
+Writing a flavor of your own (see docs/how-to/write-a-flavor.md): a module with ``save_model`` /
 ``load_model`` / ``_load_pyfunc`` that builds its folder with the toolkit re-exported here —
 :func:`staged_model_dir`, :func:`save_example_and_signature`, :func:`add_pyfunc_flavor`,
 :func:`write_model`, :func:`local_model_dir`, :func:`flavor_conf` — gets the same layout,

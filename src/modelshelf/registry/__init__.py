@@ -5,7 +5,7 @@
 >>> client.create_registered_model("churn").name
 'churn'
 
-See docs/registry.md for the layout, the Parquet schema and the concurrency model.
+See docs/explanation/registry.md for the layout, the Parquet schema and the concurrency model.
 """
 
 from __future__ import annotations

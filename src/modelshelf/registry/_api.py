@@ -103,7 +103,7 @@ class RegistryClient:
     """The model registry of a shelf, with MLflow's ``MlflowClient`` method names.
 
     The registry lives under ``registry/`` on the shelf: an append-only, hash-chained commit
-    log plus Parquet checkpoints (see docs/registry.md). Reads cost the log's tail only;
+    log plus Parquet checkpoints (see docs/explanation/registry.md). Reads cost the log's tail only;
     every write is one atomic create of the next commit, so any number of processes on any
     number of machines may write at once.
 
@@ -510,7 +510,8 @@ class RegistryClient:
         number is never reused.
 
         Raises:
-            ModelNotFoundError, VersionNotFoundError.
+            ModelNotFoundError: no registered model has this name.
+            VersionNotFoundError: the model has no such live version.
         """
         name, number = check_model_name(name), check_version(version)
 
@@ -601,7 +602,8 @@ class RegistryClient:
 
         Raises:
             InvalidInputError: unknown stage, or archiving asked for another stage.
-            ModelNotFoundError, VersionNotFoundError.
+            ModelNotFoundError: no registered model has this name.
+            VersionNotFoundError: the model has no such live version.
         """
         name, number = check_model_name(name), check_version(version)
         canonical = check_stage(stage)
@@ -636,7 +638,8 @@ class RegistryClient:
         """Where the version's files are: their tree digest ``sha256:<hex>`` on this shelf.
 
         Raises:
-            ModelNotFoundError, VersionNotFoundError.
+            ModelNotFoundError: no registered model has this name.
+            VersionNotFoundError: the model has no such live version.
         """
         return self.get_model_version(name, version).digest
 
@@ -818,7 +821,7 @@ class RegistryClient:
 
     def registry_table(self, name: str) -> Any:
         """The current state as a pyarrow Table: ``models``, ``versions`` (tombstones have
-        ``deleted = true``), ``aliases`` or ``tags``; the schema is in docs/registry.md.
+        ``deleted = true``), ``aliases`` or ``tags``; the schema is in docs/explanation/registry.md.
 
         Raises:
             InvalidInputError: an unknown table name.

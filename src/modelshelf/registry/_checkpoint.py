@@ -1,6 +1,6 @@
 """Parquet checkpoints of the whole registry state.
 
-Layout (immutable once written; see docs/registry.md for the schema)::
+Layout (immutable once written; see docs/explanation/registry.md for the schema)::
 
     registry/checkpoints/<20-digit seq>/models.parquet
     registry/checkpoints/<20-digit seq>/versions.parquet
