@@ -858,6 +858,11 @@ class RegistryClient:
         verify_trust(self._reg_replica, report, expect_head)
         return report
 
+    def registry_head(self) -> str:
+        """The newest commit as ``SEQ:SHA256`` (record it elsewhere; ``verify(expect_head=…)``
+        checks a later log still holds it). ``0:`` for an empty registry."""
+        return self._reg_read(lambda s: f"{s.seq}:{s.head or ''}")
+
     def registry_table(self, name: str) -> Any:
         """The current state as a pyarrow Table: ``models``, ``versions`` (tombstones have
         ``deleted = true``), ``aliases`` or ``tags``; the schema is in docs/registry.md.
