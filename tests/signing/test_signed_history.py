@@ -172,3 +172,34 @@ def test_policy_needs_trusted_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("MODELSHELF_POLICY", str(tmp_path / "p.json"))
     with pytest.raises(ConfigurationError, match="trusted keys"):
         RegistryClient(str(tmp_path / "shelf"))
+
+
+def test_checkpoint_by_a_key_the_policy_does_not_allow_is_ignored(
+    tmp_path: Path, keys: dict[str, KeyPair]
+) -> None:
+    """A compromised ci key could sign a checkpoint moving any alias; readers pinning a policy
+    that lets only release keys sign checkpoints replay the signed log instead."""
+    from modelshelf.registry._checkpoint import checkpoint_prefix
+    from modelshelf.signing import sign_policy
+
+    shelf = str(tmp_path / "shelf")
+    release = RegistryClient(shelf, signing_key=keys["release"].private)
+    _history(release, tmp_path, versions=2)
+    ci = RegistryClient(shelf, signing_key=keys["ci"].private)  # pins no policy
+    state = ci._reg_state()
+    state.models["m"].aliases["champion"] = 1  # the forgery, signed by a trusted key
+    seq = ci._reg_write_checkpoint()
+    policy = {
+        "keys": {"release": keys["release"].key_id, "ci": keys["ci"].key_id},
+        "default": ["release", "ci"],
+        "checkpoints": ["release"],
+    }
+    pinned = tmp_path / "policy.json"
+    pinned.write_bytes(sign_policy(policy, load_signing_key(keys["release"].private)))
+    clear_replicas()
+    trusted = [keys["release"].public, keys["ci"].public]
+    reader = RegistryClient(shelf, trusted_keys=trusted, policy=pinned)
+    assert reader.get_model_version_by_alias("m", "champion").version == 2
+    assert reader._reg_replica.loaded_from is None
+    problems = {p.key for p in reader.verify().problems}
+    assert checkpoint_prefix(seq) in problems

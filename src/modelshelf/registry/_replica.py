@@ -282,6 +282,8 @@ class Replica:
         state = self.state
         if state is None or interval <= 0 or state.seq - self.base_seq < interval:
             return
+        if self.trust is not None and not self.trust.may_checkpoint(signer):
+            return  # readers pinning the policy would ignore it
         hint = self.log.read_hint() or 0
         if hint > self.base_seq:  # someone else checkpointed recently
             self.base_seq = hint

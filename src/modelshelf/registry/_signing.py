@@ -22,7 +22,7 @@ from modelshelf.errors import (
     RollbackError,
     SignatureError,
 )
-from modelshelf.registry._checkpoint import MANIFEST, checkpoint_prefix
+from modelshelf.registry._checkpoint import MANIFEST, CheckpointError, checkpoint_prefix
 from modelshelf.registry._log import log_key, sha256_hex
 from modelshelf.registry._state import RegistryState
 from modelshelf.signing import (
@@ -124,8 +124,26 @@ class RegistryTrust:
         return open_signed(data, log_key(seq), self.trusted)[1]
 
     def check_manifest(self, seq: int, data: bytes) -> None:
-        """Verify checkpoint ``seq``'s manifest signature. Raises SignatureError."""
-        open_signed(data, checkpoint_prefix(seq) + MANIFEST, self.trusted)
+        """Verify checkpoint ``seq``'s manifest signature.
+
+        Raises:
+            SignatureError: unsigned, badly signed or by an untrusted key (readers stop).
+            CheckpointError: by a trusted key the policy does not let sign checkpoints
+                (readers ignore the checkpoint and replay the signed log instead).
+        """
+        signer = open_signed(data, checkpoint_prefix(seq) + MANIFEST, self.trusted)[1]
+        why = self.policy.check("checkpoint", "checkpoints", signer) if self.policy else None
+        if why is not None:
+            raise CheckpointError(f"checkpoint {seq} is not usable: {why}")
+
+    def may_checkpoint(self, signer: SigningKey | None) -> bool:
+        """Whether a writer's checkpoint would be used by readers pinning the policy."""
+        if self.policy is None:
+            return True
+        return (
+            self.policy.check("checkpoint", "checkpoints", signer.key_id if signer else None)
+            is None
+        )
 
     def check_policy(
         self, seq: int, state: RegistryState, actions: list[dict[str, Any]], key_id: str | None

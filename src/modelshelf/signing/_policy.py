@@ -7,7 +7,8 @@ reader and writer as a file held outside the shelf::
      "keys": {"release": "<key id>", "ci": "<key id>"},
      "default": ["ci", "release"],                 # any other write
      "versions": {"fraud*": ["ci", "release"]},    # create_version, by model-name pattern
-     "aliases": {"*@production": ["release"]}}     # set/delete alias, by model@alias pattern
+     "aliases": {"*@production": ["release"]},     # set/delete alias, by model@alias pattern
+     "checkpoints": ["release"]}                   # who may sign checkpoints (default: default)
 
 Patterns are shell-style (``fnmatch``); the first matching pattern decides, else ``default``.
 Deleting a version an alias points at, and renaming or deleting a model with aliases, move
@@ -40,6 +41,7 @@ class Policy:
     versions: tuple[tuple[str, tuple[str, ...]], ...]
     aliases: tuple[tuple[str, tuple[str, ...]], ...]
     signed_by: str
+    checkpoints: tuple[str, ...] = ()
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any], signed_by: str) -> Policy:
@@ -52,15 +54,16 @@ class Policy:
             aliases = tuple(
                 (str(p), tuple(map(str, n))) for p, n in (doc.get("aliases") or {}).items()
             )
+            checkpoints = tuple(str(n) for n in doc.get("checkpoints") or default)
         except (TypeError, ValueError, AttributeError) as exc:
             raise ConfigurationError(f"the write policy is malformed ({exc})") from exc
-        names = set(default) | {n for _, ns in versions + aliases for n in ns}
+        names = set(default) | set(checkpoints) | {n for _, ns in versions + aliases for n in ns}
         unknown = sorted(names - set(keys))
         if unknown:
             raise ConfigurationError(
                 f"the write policy names keys {unknown} that its 'keys' table does not define"
             )
-        return cls(keys, default, versions, aliases, signed_by)
+        return cls(keys, default, versions, aliases, signed_by, checkpoints)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], trusted: TrustedKeys) -> Policy:
@@ -103,6 +106,9 @@ class Policy:
             names = self._rule(self.aliases, subject)
             model, _, alias = subject.partition("@")
             what = f"move alias {alias!r} of {model!r}"
+        elif kind == "checkpoint":
+            names = self.checkpoints
+            what = f"sign {subject}"
         else:
             names = self.default
             what = f"change {subject!r}"
