@@ -203,3 +203,20 @@ def test_checkpoint_by_a_key_the_policy_does_not_allow_is_ignored(
     assert reader._reg_replica.loaded_from is None
     problems = {p.key for p in reader.verify().problems}
     assert checkpoint_prefix(seq) in problems
+
+
+def test_a_trusting_client_writes_only_with_a_trusted_key(
+    tmp_path: Path, keys: dict[str, KeyPair]
+) -> None:
+    shelf = str(tmp_path / "shelf")
+    trusted = [keys["release"].public]
+    for key in (None, keys["attacker"].private):
+        client = Client(shelf, signing_key=key, trusted_keys=trusted)
+        with pytest.raises(ConfigurationError, match="MODELSHELF_SIGNING_KEY|trusted keys"):
+            client.create_registered_model("m")
+        with pytest.raises(ConfigurationError, match="run record"):
+            client.create_run()
+    assert not open_storage(shelf).list("registry/log/") and not open_storage(shelf).list("runs/")
+    ok = Client(shelf, signing_key=keys["release"].private, trusted_keys=trusted)
+    ok.create_registered_model("m")
+    assert ok.get_run(ok.create_run().info.run_id).info.status == "RUNNING"

@@ -221,6 +221,7 @@ class Replica:
             return False, result(state)
         seq = state.seq + 1
         if self.trust is not None:  # a writer refuses what the write policy forbids
+            self.trust.check_writer(signer)
             self.trust.check_policy(seq, state, actions, signer.key_id if signer else None)
         now = max(int(time.time() * 1000), state.time_ms)  # commit times never go backwards
         undo: list[Callable[[], None]] = []

@@ -136,6 +136,26 @@ class RegistryTrust:
         if why is not None:
             raise CheckpointError(f"checkpoint {seq} is not usable: {why}")
 
+    def check_writer(self, signer: SigningKey | None) -> None:
+        """A client that trusts only signed history must sign what it writes with a key it
+        trusts, or it would write commits that it (and every reader like it) refuses.
+
+        Raises:
+            ConfigurationError: no signing key, or one that is not among the trusted keys.
+        """
+        if signer is None:
+            raise ConfigurationError(
+                "this client trusts only signed registry history but has no signing key, so "
+                "readers like it would refuse its commits; set MODELSHELF_SIGNING_KEY (or pass "
+                "signing_key)"
+            )
+        if signer.key_id not in self.trusted:
+            raise ConfigurationError(
+                f"the signing key {signer.path or signer.key_id} (id {signer.key_id}) is not "
+                "among this client's trusted keys, so readers like it would refuse its commits; "
+                "add its public key to the trusted keys"
+            )
+
     def may_checkpoint(self, signer: SigningKey | None) -> bool:
         """Whether a writer's checkpoint would be used by readers pinning the policy."""
         if self.policy is None:

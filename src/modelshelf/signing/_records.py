@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import BinaryIO
 
-from modelshelf.errors import SignatureError
+from modelshelf.errors import ConfigurationError, SignatureError
 from modelshelf.signing._envelope import SIGNATURE, SIGNED_BY, is_signed, open_signed, seal
 from modelshelf.signing._keys import SigningKey, TrustedKeys
 from modelshelf.storage import ObjectInfo, Storage
@@ -44,8 +44,16 @@ class SignedRecords(Storage):
 
     # ------------------------------------------------------------------- the two changes
     def _seal(self, key: str, data: bytes) -> bytes:
-        if self.signer is None or not data or not is_record(key):
+        if not data or not is_record(key):
             return data
+        if self.signer is None and not self.trusted:
+            return data
+        if self.signer is None or (self.trusted and self.signer.key_id not in self.trusted):
+            raise ConfigurationError(
+                f"cannot write the run record {key!r}: this client trusts only signed records "
+                "but has no trusted signing key, so it would write what it refuses to read; "
+                "set MODELSHELF_SIGNING_KEY to a key whose public half is trusted"
+            )
         try:
             doc = json.loads(data)
         except ValueError:
