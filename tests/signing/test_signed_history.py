@@ -220,3 +220,24 @@ def test_a_trusting_client_writes_only_with_a_trusted_key(
     ok = Client(shelf, signing_key=keys["release"].private, trusted_keys=trusted)
     ok.create_registered_model("m")
     assert ok.get_run(ok.create_run().info.run_id).info.status == "RUNNING"
+
+
+def test_history_and_past_states_are_checked_too(tmp_path: Path, keys: dict[str, KeyPair]) -> None:
+    from datetime import UTC, datetime
+
+    shelf = str(tmp_path / "shelf")
+    _history(RegistryClient(shelf, signing_key=keys["release"].private), tmp_path)
+    trusted = [keys["release"].public]
+    clear_replicas()
+    reader = RegistryClient(shelf, trusted_keys=trusted)
+    assert {c.signer for c in reader.get_registry_history("m")} == {keys["release"].key_id}
+    storage = open_storage(shelf)
+    body = json.loads(storage.read(log_key(2)))
+    body["actions"][0]["description"] = "edited"
+    storage.write(log_key(2), json.dumps(body).encode(), overwrite=True)
+    clear_replicas()
+    reader = RegistryClient(shelf, trusted_keys=trusted)
+    with pytest.raises(SignatureError, match=log_key(2)):
+        reader.get_registry_history("m")
+    with pytest.raises(SignatureError, match=log_key(2)):
+        reader.get_model_version_by_alias("m", "champion", as_of=datetime.now(UTC))

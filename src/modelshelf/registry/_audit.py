@@ -114,10 +114,13 @@ def _replay(
     changes: list[RegistryChange] | None,
 ) -> RegistryState:
     state = start if start is not None else RegistryState()
+    trust = replica.trust  # with trusted keys, history and past states are checked as reads are
     for seq, data in replica.log.read_from(state.seq + 1, first=16):
         commit = parse_commit(data, seq)
         if stop is not None and stop(seq, commit.time_ms):
             break
+        if trust is not None:
+            trust.follow(seq, data, state, commit.actions)
         undo: list[Callable[[], None]] = []
         mark = len(changes) if changes is not None else 0
         try:
