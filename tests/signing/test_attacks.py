@@ -32,6 +32,7 @@ from modelshelf.registry._replica import clear_replicas
 from modelshelf.registry._signing import seal_commit
 from modelshelf.signing import load_signing_key, sign_policy
 from modelshelf.storage import Storage, open_storage
+from modelshelf.uri._resolve import _LINEAGE_CHECKED
 from tests._servers import backend_param
 from tests.signing.conftest import KeyPair, save
 
@@ -61,7 +62,9 @@ class World:
                 clear_replicas()
 
     def load(self) -> Any:
-        clear_replicas()  # a new process: only the cache folder (and its remembered head) stays
+        # a new process: only the cache folder (and its remembered head) stays
+        clear_replicas()
+        _LINEAGE_CHECKED.clear()
         return load_model("models:/m@champion").predict(self.X)
 
     def verify_names(self, key: str) -> None:

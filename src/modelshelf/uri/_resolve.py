@@ -212,12 +212,19 @@ def _check_lineage(mv: Any, shelf: Shelf) -> None:
         return
     from modelshelf.errors import SignatureError
 
+    seen = (shelf.url, run_id, path, mv.digest)
+    if seen in _LINEAGE_CHECKED:  # pointers are write-once: once per process is enough
+        return
     located = RunsClient(shelf)._runs_locate(run_id, path)
     if located.digest != Digest.parse(mv.digest):
         raise SignatureError(
             f"model {mv.name!r} version {mv.version} is {mv.digest}, but its run's signed "
             f"pointer runs:/{run_id}/{path} names {located.digest}; one of them was replaced"
         )
+    _LINEAGE_CHECKED.add(seen)
+
+
+_LINEAGE_CHECKED: set[tuple[str, str, str, str]] = set()
 
 
 def _model_version(parsed: ParsedURI, shelf: Shelf) -> Any:
