@@ -66,6 +66,11 @@ def trusted_keys_paths() -> list[str]:
     return [str(folder)] if folder.is_dir() else []
 
 
+def trust_from() -> str | None:
+    """``MODELSHELF_TRUST_FROM``: ``SEQ:SHA256`` of the last commit accepted unsigned."""
+    return os.environ.get("MODELSHELF_TRUST_FROM") or None
+
+
 def policy_path() -> str | None:
     """``MODELSHELF_POLICY``: a signed write-policy file that readers and writers pin."""
     return os.environ.get("MODELSHELF_POLICY") or None

@@ -26,8 +26,8 @@ class Client(RunsClient, RegistryClient):
         single_writer: allow registry writes on a backend that ignores conditional creates
             (your promise that only one process writes).
         checkpoint_interval: write a Parquet checkpoint every this many registry commits.
-        signing_key, trusted_keys, policy: sign what this client writes, and trust only
-            history signed by these keys (see :class:`~modelshelf.registry.RegistryClient`).
+        signing_key, trusted_keys, policy, trust_from: sign what this client writes, and trust
+            only history signed by these keys (see :class:`~modelshelf.registry.RegistryClient`).
         **storage_options: passed to fsspec unchanged when ``shelf`` is a URL.
     """
 
@@ -42,6 +42,7 @@ class Client(RunsClient, RegistryClient):
         signing_key: Any = None,
         trusted_keys: Any = None,
         policy: Any = None,
+        trust_from: str | None = None,
         **storage_options: Any,
     ) -> None:
         opened = get_shelf(shelf or registry_uri or tracking_uri, **storage_options)
@@ -55,6 +56,7 @@ class Client(RunsClient, RegistryClient):
             signing_key=signing_key,
             trusted_keys=trusted_keys,
             policy=policy,
+            trust_from=trust_from,
         )
 
     def __repr__(self) -> str:

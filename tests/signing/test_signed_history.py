@@ -241,3 +241,33 @@ def test_history_and_past_states_are_checked_too(tmp_path: Path, keys: dict[str,
         reader.get_registry_history("m")
     with pytest.raises(SignatureError, match=log_key(2)):
         reader.get_model_version_by_alias("m", "champion", as_of=datetime.now(UTC))
+
+
+def test_adopting_signing_on_a_shelf_with_unsigned_history(
+    tmp_path: Path, keys: dict[str, KeyPair]
+) -> None:
+    shelf = str(tmp_path / "shelf")
+    plain = RegistryClient(shelf, checkpoint_interval=2)
+    _history(plain, tmp_path, versions=2)  # 4 unsigned commits, an unsigned checkpoint at 2, 4
+    anchor = plain.registry_head()
+    signed = RegistryClient(shelf, signing_key=keys["release"].private, checkpoint_interval=0)
+    signed.create_model_version("m", str(make_model_dir(tmp_path / "v9", "w9")))
+    signed.set_registered_model_alias("m", "champion", 3)
+    trusted = [keys["release"].public]
+    clear_replicas()
+    with pytest.raises(SignatureError, match="not signed"):  # no anchor: unsigned is refused
+        RegistryClient(shelf, trusted_keys=trusted).get_registered_model("m")
+    clear_replicas()
+    reader = RegistryClient(shelf, trusted_keys=trusted, trust_from=anchor)
+    assert reader.get_model_version_by_alias("m", "champion").version == 3
+    assert reader._reg_replica.loaded_from is None  # unsigned checkpoints are not used
+    report = reader.verify()
+    assert report.ok, str(report)
+    storage = open_storage(shelf)
+    seq = int(anchor.split(":")[0])
+    body = json.loads(storage.read(log_key(seq)))
+    body["actions"][0]["version"] = 1
+    storage.write(log_key(seq), json.dumps(body).encode(), overwrite=True)
+    clear_replicas()
+    with pytest.raises(SignatureError, match="trust_from"):
+        RegistryClient(shelf, trusted_keys=trusted, trust_from=anchor).get_registered_model("m")

@@ -117,6 +117,9 @@ class RegistryClient:
             closed on unsigned or badly signed history and on a rollback. Default
             ``MODELSHELF_TRUSTED_KEYS``, else the ``~/.config/modelshelf/trusted_keys`` folder.
         policy: a signed write-policy file (default ``MODELSHELF_POLICY``); needs trusted keys.
+        trust_from: ``SEQ:SHA256`` of a commit recorded before signing was turned on (default
+            ``MODELSHELF_TRUST_FROM``): commits up to it are accepted unsigned when the log
+            still holds exactly that commit; every later one must be signed.
         **storage_options: passed to fsspec when ``shelf`` is a URL.
     """
 
@@ -129,6 +132,7 @@ class RegistryClient:
         signing_key: Any = None,
         trusted_keys: Any = None,
         policy: Any = None,
+        trust_from: str | None = None,
         **storage_options: Any,
     ) -> None:
         if (
@@ -159,7 +163,9 @@ class RegistryClient:
         )
         from modelshelf.registry._signing import trust_for
 
-        self._reg_signer, trust = trust_for(url, named, signing_key, trusted_keys, policy)
+        self._reg_signer, trust = trust_for(
+            url, named, signing_key, trusted_keys, policy, trust_from
+        )
         if trust is not None:
             key += (trust.fingerprint(),)
         self._reg_replica: Replica = replica_for(storage, key, named, trust)

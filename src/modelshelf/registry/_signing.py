@@ -52,6 +52,7 @@ __all__ = [
 ]
 
 HEAD_FILE = "trusted_head.json"
+_PREDATES = "is unsigned and predates signing (trust_from)"
 
 
 def seal_commit(data: bytes, seq: int, signer: SigningKey) -> bytes:
@@ -106,7 +107,9 @@ class RegistryTrust:
         policy: Policy | None,
         memory: HeadMemory | None,
         url: str,
+        anchor: tuple[int, str] | None = None,
     ) -> None:
+        self.anchor = anchor  # (seq, sha256): commits up to it may be unsigned
         self.trusted = trusted
         self.policy = policy
         self.memory = memory
@@ -116,7 +119,8 @@ class RegistryTrust:
     def fingerprint(self) -> str:
         policy = self.policy
         pinned = hashlib.sha256(repr(policy).encode()).hexdigest()[:16] if policy else ""
-        return f"trust:{self.trusted.fingerprint()}:{pinned}"
+        anchor = f"{self.anchor[0]}:{self.anchor[1]}" if self.anchor else ""
+        return f"trust:{self.trusted.fingerprint()}:{pinned}:{anchor}"
 
     # ------------------------------------------------------------------------- objects
     def check_commit(self, seq: int, data: bytes) -> str:
@@ -131,6 +135,8 @@ class RegistryTrust:
             CheckpointError: by a trusted key the policy does not let sign checkpoints
                 (readers ignore the checkpoint and replay the signed log instead).
         """
+        if self.anchor is not None and seq <= self.anchor[0] and b'"signature"' not in data:
+            raise CheckpointError(f"checkpoint {seq} {_PREDATES}; readers replay the log")
         signer = open_signed(data, checkpoint_prefix(seq) + MANIFEST, self.trusted)[1]
         why = self.policy.check("checkpoint", "checkpoints", signer) if self.policy else None
         if why is not None:
@@ -180,8 +186,20 @@ class RegistryTrust:
 
     def follow(self, seq: int, data: bytes, state: RegistryState, actions: list[Any]) -> None:
         """Every check on commit ``seq`` before a reader applies it to ``state``."""
+        if self.anchor is not None and seq <= self.anchor[0]:
+            self.check_anchor(seq, data)
+            return
         signer = self.check_commit(seq, data)
         self.check_policy(seq, state, actions, signer)
+
+    def check_anchor(self, seq: int, data: bytes) -> None:
+        """Commits up to the anchor are unsigned; the chain ties them to the anchor's hash."""
+        assert self.anchor is not None
+        if seq == self.anchor[0] and sha256_hex(data) != self.anchor[1]:
+            raise SignatureError(
+                f"registry commit {log_key(seq)!r} is not the commit trusted unsigned "
+                f"(trust_from {seq}:{self.anchor[1]}): history before signing was rewritten"
+            )
 
     # ---------------------------------------------------------------------------- heads
     def restart(self) -> None:
@@ -197,6 +215,11 @@ class RegistryTrust:
         here = (state.seq, state.head)
         if self.memory is None or here == self._verified:
             return
+        if self.anchor is not None and state.seq < self.anchor[0]:
+            raise RollbackError(
+                f"the registry of {self.url} ends at commit {state.seq}, before commit "
+                f"{self.anchor[0]} that trust_from names: commits were deleted"
+            )
         known = self.memory.get()
         if known is not None:
             seq, head = known
@@ -225,7 +248,12 @@ class RegistryTrust:
 
 
 def trust_for(
-    url: str, cache_dir: Path, signing_key: Any, trusted_keys: Any, policy: Any
+    url: str,
+    cache_dir: Path,
+    signing_key: Any,
+    trusted_keys: Any,
+    policy: Any,
+    trust_from: str | None = None,
 ) -> tuple[SigningKey | None, RegistryTrust | None]:
     """The signing key and the reader's trust for a client, from arguments or environment.
 
@@ -248,7 +276,9 @@ def trust_for(
         else Policy.load(os.fspath(policy_arg), trusted)
     )
     memory = HeadMemory(cache_dir / HEAD_FILE)
-    return signer, RegistryTrust(trusted, policy=pinned, memory=memory, url=url)
+    anchor_text = trust_from if trust_from is not None else _settings.trust_from()
+    anchor = parse_head(anchor_text) if anchor_text else None
+    return signer, RegistryTrust(trusted, policy=pinned, memory=memory, url=url, anchor=anchor)
 
 
 def parse_head(text: str) -> tuple[int, str]:
@@ -279,6 +309,8 @@ def verify_trust(replica: Replica, report: RegistryVerifyReport, expect_head: st
     heads = {}
     if expected is not None:
         heads["the expected head (--expect-head)"] = expected
+    if trust is not None and trust.anchor is not None:
+        heads["the last commit trusted unsigned (trust_from)"] = trust.anchor
     if trust is not None and trust.memory is not None:
         known = trust.memory.get()
         if known is not None:
@@ -296,12 +328,14 @@ def verify_trust(replica: Replica, report: RegistryVerifyReport, expect_head: st
         try:
             body = json.loads(data)
             actions = list(body.get("actions") or [])
-            signer = trust.check_commit(seq, data)
-            trust.check_policy(seq, state, actions, signer)
-        except (SignatureError, PolicyViolationError) as exc:
-            report.problems.append(RegistryProblem(log_key(seq), str(exc), seq))
         except (ValueError, TypeError, AttributeError):
             continue  # a malformed commit: verify() reports it already
+        if trust.anchor is None or seq > trust.anchor[0]:
+            try:
+                signer = trust.check_commit(seq, data)
+                trust.check_policy(seq, state, actions, signer)
+            except (SignatureError, PolicyViolationError) as exc:
+                report.problems.append(RegistryProblem(log_key(seq), str(exc), seq))
         undo: list[Callable[[], None]] = []
         try:
             state.apply(actions, timestamp=0, actor="", seq=seq, undo=undo)
@@ -328,6 +362,11 @@ def verify_trust(replica: Replica, report: RegistryVerifyReport, expect_head: st
                     seq,
                 )
             )
+    if trust is not None and trust.anchor is not None:
+        for found in list(report.problems):  # old checkpoints are ignored, not wrong
+            if _PREDATES in found.problem:
+                report.problems.remove(found)
+                report.notes.append(str(found))
     if trust is not None:
         from modelshelf.signing._records import record_problems
 
