@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from modelshelf import _settings
 from modelshelf.errors import ConfigurationError
 
 __all__ = ["BUNDLE_TAG", "export_model_version", "register_signed_model"]
@@ -55,7 +56,7 @@ def export_model_version(
     folder = download_uri(model_uri, dst_path, shelf_obj)
     if signature is None:
         return folder, None
-    key = signing_key if signing_key is not None else os.environ.get("MODELSHELF_SIGNING_KEY")
+    key = signing_key if signing_key is not None else _settings.signing_key_path()
     if key:
         return folder, sign_folder(folder, key, signature)
     resolved = resolve_uri(model_uri, shelf_obj)

@@ -178,6 +178,8 @@ class RegistryClient:
         return self._reg_replica.current()
 
     def _reg_check_writable(self) -> None:
+        if self._reg_replica.trust is not None:  # before any upload: it could not be committed
+            self._reg_replica.trust.check_writer(self._reg_signer)
         if self._reg_single_writer:
             return
         url = self.shelf.url
