@@ -24,6 +24,8 @@ _LAZY: dict[str, str] = {
     "Client": "modelshelf.client",
     "MlflowClient": "modelshelf.client",
     "register_model": "modelshelf._register",
+    "export_model_version": "modelshelf._model_signing",
+    "register_signed_model": "modelshelf._model_signing",
     # the fluent run API, as mlflow.<name>
     "active_run": "modelshelf.runs",
     "create_experiment": "modelshelf.runs",
@@ -64,6 +66,7 @@ _SUBMODULES: dict[str, str] = {
     "pyfunc": "modelshelf.pyfunc",
     "registry": "modelshelf.registry",
     "runs": "modelshelf.runs",
+    "signing": "modelshelf.signing",
     "storage": "modelshelf.storage",
     "testing": "modelshelf.testing",
     "uri": "modelshelf.uri",

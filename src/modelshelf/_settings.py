@@ -47,3 +47,30 @@ def concurrency() -> int:
 def actor() -> str | None:
     """``MODELSHELF_ACTOR`` overrides the ``user@host`` recorded in registry commits and runs."""
     return os.environ.get("MODELSHELF_ACTOR") or None
+
+
+def signing_key_path() -> str | None:
+    """``MODELSHELF_SIGNING_KEY``: a PEM P-256 private key file; writers sign with it."""
+    return os.environ.get("MODELSHELF_SIGNING_KEY") or None
+
+
+def trusted_keys_paths() -> list[str]:
+    """``MODELSHELF_TRUSTED_KEYS``: public key files or folders (``os.pathsep``-separated),
+    else the folder ``$XDG_CONFIG_HOME/modelshelf/trusted_keys`` if it exists."""
+    explicit = os.environ.get("MODELSHELF_TRUSTED_KEYS")
+    if explicit:
+        return [p for p in explicit.split(os.pathsep) if p]
+    xdg = os.environ.get("XDG_CONFIG_HOME")
+    folder = (Path(xdg).expanduser() if xdg else Path.home() / ".config") / "modelshelf"
+    folder = folder / "trusted_keys"
+    return [str(folder)] if folder.is_dir() else []
+
+
+def trust_from() -> str | None:
+    """``MODELSHELF_TRUST_FROM``: ``SEQ:SHA256`` of the last commit accepted unsigned."""
+    return os.environ.get("MODELSHELF_TRUST_FROM") or None
+
+
+def policy_path() -> str | None:
+    """``MODELSHELF_POLICY``: a signed write-policy file that readers and writers pin."""
+    return os.environ.get("MODELSHELF_POLICY") or None

@@ -27,6 +27,8 @@ class Client(RunsClient, RegistryClient):
         single_writer: allow registry writes on a backend that ignores conditional creates
             (your promise that only one process writes).
         checkpoint_interval: write a Parquet checkpoint every this many registry commits.
+        signing_key, trusted_keys, policy, trust_from: sign what this client writes, and trust
+            only history signed by these keys (see :class:`~modelshelf.registry.RegistryClient`).
         **storage_options: passed to fsspec unchanged when ``shelf`` is a URL.
     """
 
@@ -38,13 +40,24 @@ class Client(RunsClient, RegistryClient):
         registry_uri: str | None = None,
         single_writer: bool = False,
         checkpoint_interval: int = 100,
+        signing_key: Any = None,
+        trusted_keys: Any = None,
+        policy: Any = None,
+        trust_from: str | None = None,
         **storage_options: Any,
     ) -> None:
         opened = get_shelf(shelf or registry_uri or tracking_uri, **storage_options)
-        RunsClient.__init__(self, opened)
+        RunsClient.__init__(self, opened, signing_key=signing_key, trusted_keys=trusted_keys)
         # RunsClient initialised the registry half with defaults; apply the caller's options.
         RegistryClient.__init__(
-            self, opened, single_writer=single_writer, checkpoint_interval=checkpoint_interval
+            self,
+            opened,
+            single_writer=single_writer,
+            checkpoint_interval=checkpoint_interval,
+            signing_key=signing_key,
+            trusted_keys=trusted_keys,
+            policy=policy,
+            trust_from=trust_from,
         )
 
     def __repr__(self) -> str:

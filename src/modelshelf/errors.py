@@ -24,6 +24,10 @@ Each error also inherits the builtin a caller would naturally catch, so both
     │   └── ArtifactExistsError                      a write-once path holds other bytes
     ├── ImmutableValueError (ValueError)              a write-once param logged with another value
     ├── IntegrityError (ValueError)                  stored bytes do not match their digest
+    ├── AuthenticityError (ValueError)               signed history cannot be trusted
+    │   ├── SignatureError                           unsigned, badly signed or untrusted signer
+    │   ├── RollbackError                            history went backwards or forked
+    │   └── PolicyViolationError                     a key did what the write policy forbids
     ├── ConcurrencyError (RuntimeError)
     │   ├── CommitConflictError                      gave up after bounded retries
     │   └── UnsafeBackendError                       backend ignores conditional writes
@@ -44,6 +48,7 @@ from __future__ import annotations
 __all__ = [
     "AliasNotFoundError",
     "AlreadyExistsError",
+    "AuthenticityError",
     "ArtifactExistsError",
     "ArtifactNotFoundError",
     "CheckpointError",
@@ -69,9 +74,12 @@ __all__ = [
     "ObjectNotFoundError",
     "OfflineFallbackWarning",
     "ParamsIgnoredWarning",
+    "PolicyViolationError",
     "RequirementsMismatchWarning",
+    "RollbackError",
     "RunNotFoundError",
     "SchemaEnforcementError",
+    "SignatureError",
     "SignatureInferenceWarning",
     "StageDeprecationWarning",
     "StorageError",
@@ -186,6 +194,27 @@ class ImmutableValueError(ModelshelfError, ValueError):
 
 class IntegrityError(ModelshelfError, ValueError):
     """Stored bytes do not hash to the digest they are stored under, or history was edited."""
+
+
+class AuthenticityError(ModelshelfError, ValueError):
+    """Signed history cannot be trusted: a reader with trusted keys refuses to go on.
+
+    Not an :class:`IntegrityError`: readers fall back from a damaged checkpoint to the log,
+    but never around a signature that does not hold.
+    """
+
+
+class SignatureError(AuthenticityError):
+    """A commit, checkpoint or run record is unsigned, badly signed, or signed by a key the
+    reader does not trust; the message names the object."""
+
+
+class RollbackError(AuthenticityError):
+    """The shelf's history is behind, or on another branch than, a head already verified."""
+
+
+class PolicyViolationError(AuthenticityError):
+    """A key created a version or moved an alias that the signed write policy forbids."""
 
 
 class ConcurrencyError(ModelshelfError, RuntimeError):

@@ -122,11 +122,11 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from modelshelf.cli import alias, artifacts, models, ops, predict, runs, versions
+    from modelshelf.cli import alias, artifacts, keys, models, ops, predict, runs, versions
 
     for command in (
         models.models, versions.versions, alias.alias, artifacts.artifacts, runs.runs,
-        ops.download, ops.verify, ops.gc, ops.copy, predict.predict, ops.demo,
+        ops.download, ops.verify, ops.gc, ops.copy, predict.predict, ops.demo, keys.keys,
     ):  # fmt: skip
         cli.add_command(command)
 

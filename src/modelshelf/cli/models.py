@@ -111,15 +111,33 @@ def history(state: State, name: str | None, since: str | None) -> None:
     if since is not None:
         when = _parse_since(since)
     changes = client.get_registry_history(name, since=when)
+    from modelshelf.signing import resolve_trusted_keys
+
+    trusted = resolve_trusted_keys()
+
+    def signer(key_id: str | None) -> str:
+        if key_id is None:
+            return "-"
+        return trusted.name(key_id) or key_id[:12]
 
     def human() -> str:
         rows = [
-            (c.seq, timestamp(c.timestamp), c.actor, c.action, c.name, c.version, c.key,
-             _change(c.old, c.new))
+            (c.seq, timestamp(c.timestamp), c.actor, signer(c.signer), c.action, c.name,
+             c.version, c.key, _change(c.old, c.new))
             for c in changes
         ]  # fmt: skip
         return table(
-            ["seq", "time (utc)", "actor", "action", "model", "version", "key", "change"],
+            [
+                "seq",
+                "time (utc)",
+                "actor",
+                "signed by",
+                "action",
+                "model",
+                "version",
+                "key",
+                "change",
+            ],
             rows,
             empty="no changes",
         )

@@ -16,14 +16,36 @@ __all__ = ["copy", "demo", "download", "gc", "verify"]
 @click.command()
 @click.argument("uri")
 @click.argument("dest", type=click.Path(file_okay=False, writable=True))
+@click.option(
+    "--signature",
+    type=click.Path(dir_okay=False),
+    help="Also write an OpenSSF model-signing bundle for the folder here (verify it with "
+    "`model_signing verify key`): signed by --signing-key, else the one kept at registration.",
+)
+@click.option(
+    "--signing-key",
+    type=click.Path(exists=True, dir_okay=False),
+    help="P-256 private key for --signature (default: $MODELSHELF_SIGNING_KEY).",
+)
 @global_options
 @pass_state
-def download(state: State, uri: str, dest: str) -> None:
+def download(
+    state: State, uri: str, dest: str, signature: str | None, signing_key: str | None
+) -> None:
     """Download what URI names into DEST, every byte checked against its digest.
 
     URI is models:/NAME/VERSION, models:/NAME@ALIAS, models:/NAME/latest, runs:/RUN_ID/PATH,
     sha256:DIGEST, a folder URL or a local path. Model folders land in DEST itself.
     """
+    if signature is not None:
+        from modelshelf._model_signing import export_model_version
+
+        local, sig = export_model_version(
+            uri, dest, signature=signature, signing_key=signing_key, shelf=state.shelf()
+        )
+        data = {"uri": uri, "local_path": str(local), "signature": str(sig)}
+        emit(state, data, f"{local}\nsignature: {sig}")
+        return
     from modelshelf.uri import download_uri
 
     local = download_uri(
@@ -38,22 +60,51 @@ def download(state: State, uri: str, dest: str) -> None:
     is_flag=True,
     help="Also re-hash every blob behind every version (reads all the bytes).",
 )
+@click.option(
+    "--trusted-key",
+    "trusted",
+    multiple=True,
+    type=click.Path(exists=True),
+    help="A public key (or folder of them) to trust: every commit, checkpoint and run record "
+    "must be signed by one (default: $MODELSHELF_TRUSTED_KEYS). Repeatable.",
+)
+@click.option(
+    "--expect-head",
+    metavar="SEQ:SHA256",
+    help="A head recorded elsewhere (printed by an earlier verify): it must be in the log.",
+)
 @global_options
 @pass_state
 @click.pass_context
-def verify(ctx: click.Context, state: State, deep: bool) -> None:
+def verify(
+    ctx: click.Context,
+    state: State,
+    deep: bool,
+    trusted: tuple[str, ...],
+    expect_head: str | None,
+) -> None:
     """Check the registry: the commit hash chain, checkpoints, and that every version's files
-    exist (--deep: and hash to their digests). Exits 1 when it finds problems."""
-    report = state.client().verify(deep=deep)
+    exist (--deep: and hash to their digests); with trusted keys, every signature, the write
+    policy and the remembered head. Exits 1 when it finds problems."""
+    client = state.client()
+    if trusted:
+        from modelshelf.client import Client
+
+        client = Client(state.shelf(), trusted_keys=list(trusted))
+    report = client.verify(deep=deep, expect_head=expect_head)
+    head = client.registry_head() if report.ok else None
 
     def human() -> str:
         lines = [str(report)]
+        if head:
+            lines.append(f"head: {head}")
         lines += [f"note: {n}" for n in report.notes]
         return "\n".join(lines)
 
     data = as_data(report)
     data["ok"] = report.ok
     data["problems"] = [{**as_data(p), "message": str(p)} for p in report.problems]
+    data["head"] = head
     emit(state, data, human)
     if not report.ok:
         ctx.exit(EXIT_PROBLEMS)

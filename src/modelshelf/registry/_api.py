@@ -113,6 +113,15 @@ class RegistryClient:
             safe if no two processes ever write this registry at the same time: concurrent
             commits would silently overwrite each other.
         checkpoint_interval: write a Parquet checkpoint every this many commits (0: never).
+        signing_key: sign every commit and checkpoint with this ECDSA P-256 key (a PEM path
+            or a :class:`~modelshelf.signing.SigningKey`); default ``MODELSHELF_SIGNING_KEY``.
+        trusted_keys: public keys (paths, folders, PEM bytes) to trust; with any, reads fail
+            closed on unsigned or badly signed history and on a rollback. Default
+            ``MODELSHELF_TRUSTED_KEYS``, else the ``~/.config/modelshelf/trusted_keys`` folder.
+        policy: a signed write-policy file (default ``MODELSHELF_POLICY``); needs trusted keys.
+        trust_from: ``SEQ:SHA256`` of a commit recorded before signing was turned on (default
+            ``MODELSHELF_TRUST_FROM``): commits up to it are accepted unsigned when the log
+            still holds exactly that commit; every later one must be signed.
         **storage_options: passed to fsspec when ``shelf`` is a URL.
     """
 
@@ -122,6 +131,10 @@ class RegistryClient:
         *,
         single_writer: bool = False,
         checkpoint_interval: int = 100,
+        signing_key: Any = None,
+        trusted_keys: Any = None,
+        policy: Any = None,
+        trust_from: str | None = None,
         **storage_options: Any,
     ) -> None:
         if (
@@ -145,8 +158,19 @@ class RegistryClient:
             / "named"
             / hashlib.sha256(url.encode()).hexdigest()[:16]
         )
-        key = (url, options, type(storage).__module__ + "." + type(storage).__qualname__)
-        self._reg_replica: Replica = replica_for(storage, key, named)
+        key: tuple[str, ...] = (
+            url,
+            options,
+            type(storage).__module__ + "." + type(storage).__qualname__,
+        )
+        from modelshelf.registry._signing import trust_for
+
+        self._reg_signer, trust = trust_for(
+            url, named, signing_key, trusted_keys, policy, trust_from
+        )
+        if trust is not None:
+            key += (trust.fingerprint(),)
+        self._reg_replica: Replica = replica_for(storage, key, named, trust)
 
     # =================================================================== internal helpers
     def _reg_fault(self, point: str) -> None:
@@ -156,6 +180,8 @@ class RegistryClient:
         return self._reg_replica.current()
 
     def _reg_check_writable(self) -> None:
+        if self._reg_replica.trust is not None:  # before any upload: it could not be committed
+            self._reg_replica.trust.check_writer(self._reg_signer)
         if self._reg_single_writer:
             return
         url = self.shelf.url
@@ -184,6 +210,7 @@ class RegistryClient:
             result,
             checkpoint_interval=self._reg_checkpoint_interval,
             fault=self._reg_fault,
+            signer=self._reg_signer,
         )
 
     def _reg_read(self, fn: Callable[[RegistryState], _T]) -> _T:
@@ -197,7 +224,7 @@ class RegistryClient:
     def _reg_write_checkpoint(self) -> int:
         """Write a checkpoint of the current head now; returns its seq."""
         self._reg_check_writable()
-        return self._reg_replica.write_checkpoint()
+        return self._reg_replica.write_checkpoint(self._reg_signer)
 
     @staticmethod
     def _reg_mv(state: RegistryState, name: str, version: int) -> ModelVersion:
@@ -811,13 +838,28 @@ class RegistryClient:
             name = check_model_name(name)
         return _audit.history(self._reg_replica, name, since)
 
-    def verify(self, deep: bool = False) -> _audit.RegistryVerifyReport:
+    def verify(
+        self, deep: bool = False, *, expect_head: str | None = None
+    ) -> _audit.RegistryVerifyReport:
         """Check the registry: hash chain, every commit replays, checkpoints match the log,
         the hint, and every referenced tree and blob exists (``deep``: re-hash them).
 
+        With trusted keys it also checks every signature, the write policy, the run records
+        and the head this machine remembers; ``expect_head`` (``SEQ:SHA256``, recorded
+        elsewhere) must be a commit of the log.
+
         Never raises for a problem in the data; each one is named in the report.
         """
-        return _audit.verify(self._reg_replica, self.shelf.blobs, deep=deep)
+        from modelshelf.registry._signing import verify_trust
+
+        report = _audit.verify(self._reg_replica, self.shelf.blobs, deep=deep)
+        verify_trust(self._reg_replica, report, expect_head)
+        return report
+
+    def registry_head(self) -> str:
+        """The newest commit as ``SEQ:SHA256`` (record it elsewhere; ``verify(expect_head=…)``
+        checks a later log still holds it). ``0:`` for an empty registry."""
+        return self._reg_read(lambda s: f"{s.seq}:{s.head or ''}")
 
     def registry_table(self, name: str) -> Any:
         """The current state as a pyarrow Table: ``models``, ``versions`` (tombstones have

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from modelshelf.cas import BlobStore, Digest
-from modelshelf.errors import MalformedMetadataError, ModelshelfError
+from modelshelf.errors import AuthenticityError, MalformedMetadataError, ModelshelfError
 from modelshelf.registry._checkpoint import (
     TABLES,
     CheckpointError,
@@ -114,10 +114,13 @@ def _replay(
     changes: list[RegistryChange] | None,
 ) -> RegistryState:
     state = start if start is not None else RegistryState()
+    trust = replica.trust  # with trusted keys, history and past states are checked as reads are
     for seq, data in replica.log.read_from(state.seq + 1, first=16):
         commit = parse_commit(data, seq)
         if stop is not None and stop(seq, commit.time_ms):
             break
+        if trust is not None:
+            trust.follow(seq, data, state, commit.actions)
         undo: list[Callable[[], None]] = []
         mark = len(changes) if changes is not None else 0
         try:
@@ -134,8 +137,21 @@ def _replay(
             if changes is not None:
                 del changes[mark:]
             state.rejected.append((seq, str(exc)))
+        else:
+            if changes is not None and b'"signature"' in data:
+                _mark_signer(changes, mark, data)
         state.advance(seq, commit.sha256, commit.time_ms, [])
     return state
+
+
+def _mark_signer(changes: list[RegistryChange], mark: int, data: bytes) -> None:
+    from dataclasses import replace
+
+    from modelshelf.signing import signer_of
+
+    signer = signer_of(data)
+    for i in range(mark, len(changes)):
+        changes[i] = replace(changes[i], signer=signer)
 
 
 def history(
@@ -308,6 +324,9 @@ def _check_checkpoint(
                 prefix, f"{exc}; readers fall back to an older checkpoint or the log", seq
             )
         )
+        return
+    except AuthenticityError as exc:
+        report.problems.append(RegistryProblem(prefix + "_manifest.json", str(exc), seq))
         return
     expected = state_to_tables(state)
     meta = tables["models"].schema.metadata or {}

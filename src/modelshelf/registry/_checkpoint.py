@@ -19,6 +19,7 @@ import io
 import json
 import os
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -229,9 +230,17 @@ class CheckpointStore:
     def __init__(self, storage: Storage, cache_dir: Path | None) -> None:
         self.storage = storage
         self.cache_dir = cache_dir
+        # With trusted keys: raises SignatureError unless the manifest is signed by one.
+        self.check_manifest: Callable[[int, bytes], None] | None = None
 
     # ------------------------------------------------------------------------------ write
-    def write(self, state: RegistryState, *, fault: Any = None) -> str:
+    def write(
+        self,
+        state: RegistryState,
+        *,
+        fault: Any = None,
+        seal: Callable[[int, dict[str, Any]], bytes] | None = None,
+    ) -> str:
         """Write a checkpoint of ``state`` (tables first, the manifest last).
 
         Returns the sha256 of the manifest's bytes (recorded in the ``_latest`` hint).
@@ -249,7 +258,11 @@ class CheckpointStore:
             "head": state.head,
             "files": {f: {"sha256": sha256_hex(d), "size": len(d)} for f, d in files.items()},
         }
-        data = json.dumps(manifest, sort_keys=True).encode()
+        data = (
+            json.dumps(manifest, sort_keys=True).encode()
+            if seal is None
+            else seal(state.seq, manifest)
+        )
         if not self._create(prefix + MANIFEST, data):
             data = self.storage.read(prefix + MANIFEST)  # another writer's copy came first
         return sha256_hex(data)
@@ -308,6 +321,8 @@ class CheckpointStore:
         except (ValueError, TypeError, KeyError) as exc:
             self._cache_drop(seq, MANIFEST)
             raise CheckpointError(f"checkpoint {seq}: damaged manifest ({exc})") from exc
+        if self.check_manifest is not None:
+            self.check_manifest(seq, raw[MANIFEST])  # type: ignore[arg-type]
         tables: dict[str, Any] = {}
         for table in TABLES:
             fname = f"{table}.parquet"

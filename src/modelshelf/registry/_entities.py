@@ -105,6 +105,8 @@ class RegistryChange:
         key: the alias or tag key concerned, if any.
         old: the value before (None when there was none).
         new: the value after (None when removed).
+        signer: the id of the key that signed the commit (None: unsigned). Only a reader
+            with trusted keys has checked it.
     """
 
     seq: int
@@ -116,6 +118,7 @@ class RegistryChange:
     key: str | None = None
     old: Any = None
     new: Any = None
+    signer: str | None = None
 
     __hash__ = None  # type: ignore[assignment]
 

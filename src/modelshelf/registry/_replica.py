@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from modelshelf.errors import (
     AlreadyExistsError,
@@ -33,6 +33,10 @@ from modelshelf.registry._checkpoint import CheckpointError, CheckpointStore
 from modelshelf.registry._log import CommitLog, encode_commit, log_key, parse_commit, sha256_hex
 from modelshelf.registry._state import RegistryState, gc_paused, rollback
 from modelshelf.storage import Storage
+
+if TYPE_CHECKING:
+    from modelshelf.registry._signing import RegistryTrust
+    from modelshelf.signing import SigningKey
 
 __all__ = ["Replica", "clear_replicas", "replica_for"]
 
@@ -55,10 +59,15 @@ class Replica:
     process (see :func:`replica_for`).
     """
 
-    def __init__(self, storage: Storage, cache_dir: Path | None) -> None:
+    def __init__(
+        self, storage: Storage, cache_dir: Path | None, trust: RegistryTrust | None = None
+    ) -> None:
         self.storage = storage
         self.log = CommitLog(storage)
         self.checkpoints = CheckpointStore(storage, cache_dir)
+        self.trust = trust  # trusted keys: verify signatures, policy and the remembered head
+        if trust is not None:
+            self.checkpoints.check_manifest = trust.check_manifest
         self.state: RegistryState | None = None
         self.base_seq = 0  # newest checkpoint this replica knows of
         self.lock = threading.RLock()
@@ -88,6 +97,8 @@ class Replica:
             self.state = None
 
     def _load(self) -> None:
+        if self.trust is not None:
+            self.trust.restart()
         with gc_paused():
             state, base = self._load_checkpoint()
         self.state, self.base_seq, self.loaded_from = state, base, base or None
@@ -135,6 +146,8 @@ class Replica:
     def _catch_up(self, *, first: int) -> None:
         with gc_paused():
             self._catch_up_unpaused(first)
+        if self.trust is not None and self.state is not None:
+            self.trust.settle(self.state, self.log.read)
 
     def _catch_up_unpaused(self, first: int) -> None:
         state = self.state
@@ -147,6 +160,8 @@ class Replica:
                     f"{seq - 1}: its 'prev' hash differs from the stored commit {seq - 1}. "
                     "History was edited; run verify() to find the damaged commit"
                 )
+            if self.trust is not None:
+                self.trust.follow(seq, data, state, commit.actions)
             undo: list[Callable[[], None]] = []
             try:
                 state.apply(
@@ -165,6 +180,7 @@ class Replica:
         *,
         checkpoint_interval: int,
         fault: Fault | None = None,
+        signer: SigningKey | None = None,
     ) -> _R:
         """Commit the actions ``plan(state)`` returns; return ``result(state)`` right after.
 
@@ -177,11 +193,11 @@ class Replica:
         for attempt in range(MAX_ATTEMPTS):
             started = time.monotonic()
             with self.lock:
-                outcome = self._attempt(plan, result, fault)
+                outcome = self._attempt(plan, result, fault, signer)
                 if outcome is not _LOST:
                     done, value = outcome
                     if done:
-                        self._maybe_checkpoint(checkpoint_interval, fault)
+                        self._maybe_checkpoint(checkpoint_interval, fault, signer)
                     return value  # type: ignore[no-any-return]
             # Exponential backoff in units of what an attempt costs on this backend (about
             # 10 ms on a local disk, 50+ ms on an object store): with a fixed small unit, slow
@@ -194,13 +210,20 @@ class Replica:
         )
 
     def _attempt(
-        self, plan: Plan, result: Callable[[RegistryState], Any], fault: Fault | None
+        self,
+        plan: Plan,
+        result: Callable[[RegistryState], Any],
+        fault: Fault | None,
+        signer: SigningKey | None = None,
     ) -> Any:
         state = self.current()
         actions = plan(state)
         if not actions:
             return False, result(state)
         seq = state.seq + 1
+        if self.trust is not None:  # a writer refuses what the write policy forbids
+            self.trust.check_writer(signer)
+            self.trust.check_policy(seq, state, actions, signer.key_id if signer else None)
         now = max(int(time.time() * 1000), state.time_ms)  # commit times never go backwards
         undo: list[Callable[[], None]] = []
         try:
@@ -210,6 +233,10 @@ class Replica:
                 state.apply(actions, timestamp=now, actor=actor(), seq=seq, undo=undo)
             nonce = self.log.new_nonce()
             data = encode_commit(seq, state.head, actions, time_ms=now, nonce=nonce)
+            if signer is not None:
+                from modelshelf.registry._signing import seal_commit
+
+                data = seal_commit(data, seq, signer)
             if fault is not None:
                 fault("before_commit")
             if not self._create(seq, data, nonce):
@@ -251,10 +278,14 @@ class Replica:
         return False
 
     # ------------------------------------------------------------------------ checkpoints
-    def _maybe_checkpoint(self, interval: int, fault: Fault | None) -> None:
+    def _maybe_checkpoint(
+        self, interval: int, fault: Fault | None, signer: SigningKey | None = None
+    ) -> None:
         state = self.state
         if state is None or interval <= 0 or state.seq - self.base_seq < interval:
             return
+        if self.trust is not None and not self.trust.may_checkpoint(signer):
+            return  # readers pinning the policy would ignore it
         hint = self.log.read_hint() or 0
         if hint > self.base_seq:  # someone else checkpointed recently
             self.base_seq = hint
@@ -262,7 +293,7 @@ class Replica:
                 return
         try:
             with gc_paused():
-                manifest = self.checkpoints.write(state, fault=fault)
+                manifest = self.checkpoints.write(state, fault=fault, seal=_sealer(signer))
             if fault is not None:
                 fault("before_hint")
             self.log.write_hint(state.seq, manifest)
@@ -271,20 +302,28 @@ class Replica:
             # The commit stands; a missing checkpoint only makes readers read a longer tail.
             _log.warning("could not write registry checkpoint %d: %s", state.seq, exc)
 
-    def write_checkpoint(self) -> int:
+    def write_checkpoint(self, signer: SigningKey | None = None) -> int:
         """Checkpoint the current state now; returns its seq."""
         with self.lock:
             state = self.current()
             if state.seq == 0:
                 return 0
             with gc_paused():
-                manifest = self.checkpoints.write(state)
+                manifest = self.checkpoints.write(state, seal=_sealer(signer))
             self.log.write_hint(state.seq, manifest)
             self.base_seq = state.seq
             return state.seq
 
 
 _LOST = object()
+
+
+def _sealer(signer: SigningKey | None) -> Callable[[int, dict[str, Any]], bytes] | None:
+    if signer is None:
+        return None
+    from modelshelf.registry._signing import seal_manifest
+
+    return lambda seq, manifest: seal_manifest(seq, manifest, signer)
 
 
 def _nonce_of(data: bytes) -> str | None:
@@ -300,12 +339,17 @@ _REPLICAS: dict[tuple[str, ...], Replica] = {}
 _REPLICAS_LOCK = threading.Lock()
 
 
-def replica_for(storage: Storage, key: tuple[str, ...], cache_dir: Path | None) -> Replica:
-    """The process-wide replica for a shelf (one per URL + options + storage type)."""
+def replica_for(
+    storage: Storage,
+    key: tuple[str, ...],
+    cache_dir: Path | None,
+    trust: RegistryTrust | None = None,
+) -> Replica:
+    """The process-wide replica for a shelf (one per URL + options + storage type + trust)."""
     with _REPLICAS_LOCK:
         replica = _REPLICAS.get(key)
         if replica is None:
-            replica = _REPLICAS[key] = Replica(storage, cache_dir)
+            replica = _REPLICAS[key] = Replica(storage, cache_dir, trust)
         return replica
 
 

@@ -54,6 +54,7 @@ from modelshelf.runs._search import (
     sort_runs,
 )
 from modelshelf.runs._uris import parse_runs_uri, runs_uri
+from modelshelf.storage import Storage
 
 __all__ = ["MetricHistory", "RunsClient"]
 
@@ -73,13 +74,24 @@ class RunsClient:
 
     Args:
         shelf: a shelf URL or :class:`Shelf`; default: the current shelf.
+        signing_key: sign every run record with this key (default ``MODELSHELF_SIGNING_KEY``).
+        trusted_keys: refuse run records not signed by one of these public keys (default
+            ``MODELSHELF_TRUSTED_KEYS``, else the ``trusted_keys`` config folder).
         **storage_options: passed to fsspec when ``shelf`` is a URL.
     """
 
-    def __init__(self, shelf: str | Shelf | None = None, **storage_options: Any) -> None:
+    def __init__(
+        self,
+        shelf: str | Shelf | None = None,
+        *,
+        signing_key: Any = None,
+        trusted_keys: Any = None,
+        **storage_options: Any,
+    ) -> None:
         self.shelf = get_shelf(shelf, **storage_options)
-        self._runs_records = RunRecords(self.shelf.storage)
-        self._runs_artifacts = ArtifactIndex(self.shelf.storage, self.shelf.blobs)
+        self._runs_storage = _records_storage(self.shelf.storage, signing_key, trusted_keys)
+        self._runs_records = RunRecords(self._runs_storage)
+        self._runs_artifacts = ArtifactIndex(self._runs_storage, self.shelf.blobs)
         mro = type(self).__mro__
         following = mro[mro.index(RunsClient) + 1]
         if following is not object:
@@ -420,7 +432,7 @@ class RunsClient:
             flavors=tuple(flavors),
         )
         key = f"runs/{run_id}/models/{name_key(path)}"
-        storage = self.shelf.storage
+        storage = self._runs_storage
         try:
             storage.write(key, dumps(info.to_dict()))
         except AlreadyExistsError:
@@ -444,7 +456,7 @@ class RunsClient:
             RunNotFoundError: no such run.
         """
         self._runs_records.require_run(run_id)
-        storage = self.shelf.storage
+        storage = self._runs_storage
         keys = [i.key for i in storage.list(f"runs/{run_id}/models/")]
         found = [LoggedModelInfo.from_dict(loads(v)) for v in storage.read_many(keys).values() if v]
         return sorted(found, key=lambda m: m.artifact_path)
@@ -459,7 +471,7 @@ class RunsClient:
             isinstance(model_id, str) and model_id.startswith("m-") and check_run_id(model_id[2:])
         ):
             raise NotFoundError(f"{model_id!r} is not a logged model id (expected 'm-<32 hex>')")
-        data = self.shelf.storage.read_many([f"logged_models/{model_id}.json"])
+        data = self._runs_storage.read_many([f"logged_models/{model_id}.json"])
         value = next(iter(data.values()))
         if value is None:
             raise NotFoundError(f"no logged model {model_id!r} on the shelf {self.shelf.url}")
@@ -537,6 +549,18 @@ class RunsClient:
             tags=dict(sorted(record.tags.items())),
         )
         return Run(info, data)
+
+
+def _records_storage(storage: Storage, signing_key: Any, trusted_keys: Any) -> Storage:
+    """The shelf's storage, signing and checking run records when keys are configured."""
+    from modelshelf.signing import resolve_signing_key, resolve_trusted_keys
+
+    signer, trusted = resolve_signing_key(signing_key), resolve_trusted_keys(trusted_keys)
+    if signer is None and not trusted:
+        return storage
+    from modelshelf.signing._records import SignedRecords
+
+    return SignedRecords(storage, signer, trusted)
 
 
 def _order(m: Metric) -> tuple[int, int]:

@@ -16,6 +16,7 @@ from typing import Any
 from modelshelf._shelf import Shelf, get_shelf
 from modelshelf.cas import Digest, Tree
 from modelshelf.errors import (
+    AuthenticityError,
     InvalidInputError,
     NotFoundError,
     OfflineFallbackWarning,
@@ -118,8 +119,8 @@ def local_model_dir(uri: str | os.PathLike[str], shelf: str | Shelf | None = Non
             return found
     try:
         resolved = resolve_uri(uri, shelf_obj)
-    except (NotFoundError, InvalidInputError):
-        raise
+    except (NotFoundError, InvalidInputError, AuthenticityError):
+        raise  # never fall back to a cached copy around a signature that does not hold
     except (StorageError, OSError) as exc:
         if remembered is None:
             raise

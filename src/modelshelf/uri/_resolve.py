@@ -185,6 +185,7 @@ def _resolve_models(parsed: ParsedURI, shelf: Shelf) -> Resolved:
         )  # fmt: skip
     mv = _model_version(parsed, shelf)
     root = Digest.parse(mv.digest)
+    _check_lineage(mv, shelf)
     tree = shelf.blobs.read_tree(root)
     what = f"{parsed.uri!r} (model {mv.name!r} version {mv.version})"
     kind, digest, sub_tree, size = _within(tree, root, parsed.path, what)
@@ -196,6 +197,34 @@ def _resolve_models(parsed: ParsedURI, shelf: Shelf) -> Resolved:
         artifact_path=lineage.get("artifact_path") or getattr(mv, "artifact_path", None),
         model_id=getattr(mv, "model_id", None), immutable=parsed.selector == "version",
     )  # fmt: skip
+
+
+def _check_lineage(mv: Any, shelf: Shelf) -> None:
+    """With trusted keys, a version registered from ``runs:/`` must still match its run's
+    signed pointer: a swapped or unsigned pointer raises SignatureError naming it."""
+    lineage = dict(getattr(mv, "lineage", None) or {})
+    run_id, path = lineage.get("run_id"), lineage.get("artifact_path")
+    if not run_id or not path:
+        return
+    from modelshelf.signing import resolve_trusted_keys
+
+    if not resolve_trusted_keys():
+        return
+    from modelshelf.errors import SignatureError
+
+    seen = (shelf.url, run_id, path, mv.digest)
+    if seen in _LINEAGE_CHECKED:  # pointers are write-once: once per process is enough
+        return
+    located = RunsClient(shelf)._runs_locate(run_id, path)
+    if located.digest != Digest.parse(mv.digest):
+        raise SignatureError(
+            f"model {mv.name!r} version {mv.version} is {mv.digest}, but its run's signed "
+            f"pointer runs:/{run_id}/{path} names {located.digest}; one of them was replaced"
+        )
+    _LINEAGE_CHECKED.add(seen)
+
+
+_LINEAGE_CHECKED: set[tuple[str, str, str, str]] = set()
 
 
 def _model_version(parsed: ParsedURI, shelf: Shelf) -> Any:

@@ -1,0 +1,56 @@
+"""Which key a writer signs with and which keys a reader trusts: arguments, else environment.
+
+Keys are loaded once per file (and modification time) per process.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from modelshelf import _settings
+from modelshelf.signing._keys import SigningKey, TrustedKeys, load_signing_key
+
+__all__ = ["resolve_signing_key", "resolve_trusted_keys"]
+
+_LOADED: dict[tuple[str, int], Any] = {}
+
+
+def _stamp(path: str) -> int:
+    try:
+        return Path(path).stat().st_mtime_ns
+    except OSError:
+        return -1
+
+
+def resolve_signing_key(arg: SigningKey | str | os.PathLike[str] | None) -> SigningKey | None:
+    """``arg`` (a key or a PEM path), else ``MODELSHELF_SIGNING_KEY``, else None."""
+    if isinstance(arg, SigningKey):
+        return arg
+    path = os.fspath(arg) if arg is not None else _settings.signing_key_path()
+    if path is None:
+        return None
+    cache_key = ("signing:" + path, _stamp(path))
+    key = _LOADED.get(cache_key)
+    if key is None:
+        key = _LOADED[cache_key] = load_signing_key(path)
+    return key
+
+
+def resolve_trusted_keys(arg: Any = None) -> TrustedKeys:
+    """``arg`` (a path, PEM bytes, a key, a folder, or a list of them), else
+    ``MODELSHELF_TRUSTED_KEYS``, else the ``trusted_keys`` config folder; may be empty."""
+    if isinstance(arg, TrustedKeys):
+        return arg
+    if arg is not None:
+        sources = list(arg) if isinstance(arg, (list, tuple)) else [arg]
+        return TrustedKeys.load(sources)
+    paths = _settings.trusted_keys_paths()
+    if not paths:
+        return TrustedKeys()
+    cache_key = ("trusted:" + os.pathsep.join(paths), max(_stamp(p) for p in paths))
+    keys = _LOADED.get(cache_key)
+    if keys is None:
+        keys = _LOADED[cache_key] = TrustedKeys.load(list(paths))
+    return keys
