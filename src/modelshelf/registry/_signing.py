@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -83,7 +83,7 @@ def _subjects(state: RegistryState, action: dict[str, Any]) -> list[tuple[str, s
 
 
 def policy_problems(
-    policy: Policy, state: RegistryState, actions: list[dict[str, Any]], key_id: str | None
+    policy: Policy, state: RegistryState, actions: Sequence[Mapping[str, Any]], key_id: str | None
 ) -> list[str]:
     """What in ``actions`` (checked against ``state`` before them) the policy forbids."""
     problems = []
@@ -172,7 +172,11 @@ class RegistryTrust:
         )
 
     def check_policy(
-        self, seq: int, state: RegistryState, actions: list[dict[str, Any]], key_id: str | None
+        self,
+        seq: int,
+        state: RegistryState,
+        actions: Sequence[Mapping[str, Any]],
+        key_id: str | None,
     ) -> None:
         if self.policy is None:
             return
