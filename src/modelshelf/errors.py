@@ -22,6 +22,7 @@ Each error also inherits the builtin a caller would naturally catch, so both
     │   └── ArtifactExistsError                      a write-once path holds other bytes
     ├── ImmutableValueError (ValueError)              a write-once param logged with another value
     ├── IntegrityError (ValueError)                  stored bytes do not match their digest
+    │   └── LogHoleError                             a registry commit is missing mid-log
     ├── ConcurrencyError (RuntimeError)
     │   ├── CommitConflictError                      gave up after bounded retries
     │   └── UnsafeBackendError                       backend ignores conditional writes
@@ -46,6 +47,7 @@ __all__ = [
     "InvalidNameError",
     "InvalidPathError",
     "InvalidURIError",
+    "LogHoleError",
     "MalformedMetadataError",
     "MissingDependencyError",
     "ModelExistsError",
@@ -165,6 +167,21 @@ class ImmutableValueError(ModelshelfError, ValueError):
 
 class IntegrityError(ModelshelfError, ValueError):
     """Stored bytes do not hash to the digest they are stored under, or history was edited."""
+
+
+class LogHoleError(IntegrityError):
+    """A registry commit is missing while a later commit or checkpoint exists.
+
+    Writing the next commit would fork history, so writers refuse; readers refuse too rather
+    than serve a state that silently skips commits. ``missing`` is the first absent seq and
+    ``next_present`` the seq of a later commit that exists (None when only a checkpoint or
+    the ``_latest`` hint proves that later commits were written).
+    """
+
+    def __init__(self, message: str, *, missing: int = 0, next_present: int | None = None) -> None:
+        super().__init__(message)
+        self.missing = missing
+        self.next_present = next_present
 
 
 class ConcurrencyError(ModelshelfError, RuntimeError):
