@@ -40,6 +40,7 @@ from modelshelf.registry._names import (
     check_tag_key,
     check_tags,
     check_text,
+    check_unicode,
     check_version,
 )
 from modelshelf.registry._replica import Replica, replica_for
@@ -454,6 +455,10 @@ class RegistryClient:
         description = check_text(description, "description")
         if run_id is not None and not isinstance(run_id, str):
             raise InvalidInputError(f"run_id must be a string, got {run_id!r}")
+        for text, what in ((run_id, "run_id"), (run_link, "run_link"), (model_id, "model_id")):
+            check_text(text, what)
+        if isinstance(source, str):
+            check_unicode(source, "source")
         self._reg_check_writable()
         known = self._reg_replica.state
         if known is None or name not in known.models:  # fail before uploading anything

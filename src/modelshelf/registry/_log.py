@@ -26,7 +26,13 @@ from importlib import metadata
 from typing import Any
 
 from modelshelf import _settings
-from modelshelf.errors import LogHoleError, MalformedMetadataError, ObjectNotFoundError
+from modelshelf.errors import (
+    ConfigurationError,
+    InvalidInputError,
+    LogHoleError,
+    MalformedMetadataError,
+    ObjectNotFoundError,
+)
 from modelshelf.storage import Storage
 
 __all__ = [
@@ -93,12 +99,20 @@ def actor() -> str:
     """``MODELSHELF_ACTOR``, else ``user@host``."""
     explicit = _settings.actor()
     if explicit:
+        try:
+            explicit.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ConfigurationError(
+                f"MODELSHELF_ACTOR={explicit!r} is not valid UTF-8; set it to proper text"
+            ) from None
         return explicit
     try:
         user = getpass.getuser()
     except Exception:  # noqa: BLE001 - no passwd entry (containers): fall back to the uid
         user = str(os.getuid()) if hasattr(os, "getuid") else "unknown"
-    return f"{user}@{socket.gethostname()}"
+    found = f"{user}@{socket.gethostname()}"
+    # undecodable bytes in a user or host name arrive as lone surrogates: keep them readable
+    return found.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 _VERSION: str | None = None
@@ -149,7 +163,16 @@ def encode_commit(
         "nonce": nonce,
         "actions": actions,
     }
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    try:
+        return text.encode()
+    except UnicodeEncodeError as exc:
+        # The API checks every string it is given; this guards the fields it does not own.
+        raise InvalidInputError(
+            f"registry commit {seq} holds {text[exc.start : exc.end]!r} (near "
+            f"{text[max(0, exc.start - 40) : exc.start]!r}), a lone surrogate: not valid Unicode, "
+            "so it cannot be stored. Pass proper text (decode bytes with their real encoding)"
+        ) from None
 
 
 def parse_commit(data: bytes, seq: int) -> Commit:
