@@ -29,7 +29,7 @@ from modelshelf.errors import (
     UnsafeBackendError,
     VersionNotFoundError,
 )
-from modelshelf.registry import _audit, _search
+from modelshelf.registry import _audit, _repair, _search
 from modelshelf.registry._checkpoint import state_to_tables
 from modelshelf.registry._entities import ModelVersion, PagedList, RegisteredModel, RegistryChange
 from modelshelf.registry._names import (
@@ -833,6 +833,38 @@ class RegistryClient:
         Never raises for a problem in the data; each one is named in the report.
         """
         return _audit.verify(self._reg_replica, self.shelf.blobs, deep=deep)
+
+    def plan_repair(
+        self,
+        source: str | Shelf | None = None,
+        *,
+        truncate: bool = False,
+        **source_options: Any,
+    ) -> _repair.RepairPlan:
+        """Plan how to repair holes in the log and a bad ``_latest`` hint; nothing changes
+        until ``plan.execute()``.
+
+        A missing commit is restored from ``source`` (another copy of this shelf: a backup,
+        a restored bucket version) only if its bytes hash to what the next commit recorded.
+        A hole no copy fills stays in ``plan.unresolved`` unless ``truncate`` is given: then
+        the commits and checkpoints from the hole on are moved to ``registry/quarantine/``
+        (with a record of who, when and why), dropping their changes from the registry.
+
+        Args:
+            source: a URL or :class:`~modelshelf.Shelf` of a copy of this shelf.
+            truncate: plan the quarantine of everything from the first unfillable hole on.
+            **source_options: fsspec options for ``source`` when it is a URL.
+
+        Raises:
+            UnsafeBackendError: the backend does not enforce create-if-absent.
+        """
+        self._reg_check_writable()
+        copy = None
+        if source is not None:
+            copy = (
+                source if isinstance(source, Shelf) else Shelf(source, **source_options)
+            ).storage
+        return _repair.plan_repair(self._reg_replica, source=copy, truncate=bool(truncate))
 
     def registry_table(self, name: str) -> Any:
         """The current state as a pyarrow Table: ``models``, ``versions`` (tombstones have
