@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +14,13 @@ import pytest
 from modelshelf._shelf import Shelf
 from modelshelf.cas import BlobStore, LocalCache
 from modelshelf.errors import IntegrityError, LogHoleError
+from modelshelf.gc import plan_gc
 from modelshelf.registry import RegistryClient
 from modelshelf.registry._log import HINT_KEY, PROBE, encode_commit, log_key, sha256_hex
 from modelshelf.registry._replica import clear_replicas
 from modelshelf.storage import Storage, open_storage
 from tests._servers import ShelfFactory, backend_param
-from tests.registry._helpers import CountingStorage, WrappedStorage
+from tests.registry._helpers import CountingStorage, WrappedStorage, make_model_dir
 
 HOLE_BACKENDS = [backend_param("local"), backend_param("moto")]
 
@@ -210,3 +212,17 @@ def _shelf_on(url: str, storage: Storage, cache: Path) -> Shelf:
     shelf.storage = storage
     shelf.blobs = BlobStore(storage, cache=LocalCache(cache))
     return shelf
+
+
+def test_history_and_gc_refuse_a_hole(tmp_path: Path) -> None:
+    """Marking from a state that stops at a hole would sweep the files of later versions."""
+    url = str(tmp_path / "shelf")
+    client = RegistryClient(url)
+    client.create_registered_model("m")
+    for i in range(4):  # commits 2..5, each version with its own bytes
+        client.create_model_version("m", str(make_model_dir(tmp_path / f"v{i}", f"w{i}")))
+    client.shelf.storage.delete(log_key(3))
+    with pytest.raises(LogHoleError, match="commit 3"):
+        client.get_registry_history("m")
+    with pytest.raises(LogHoleError, match="commit 3"):
+        plan_gc(client.shelf, grace=timedelta(0))
