@@ -827,10 +827,12 @@ class RegistryClient:
         return _audit.history(self._reg_replica, name, since)
 
     def verify(self, deep: bool = False) -> _audit.RegistryVerifyReport:
-        """Check the registry: hash chain, every commit replays, checkpoints match the log,
-        the hint, and every referenced tree and blob exists (``deep``: re-hash them).
+        """Check the registry: hash chain, holes (each missing commit named by seq and key),
+        every commit replays, checkpoints match the log, the hint, and every referenced tree
+        and blob exists (``deep``: re-hash them).
 
-        Never raises for a problem in the data; each one is named in the report.
+        Never raises for a problem in the data; each one is named in the report. Lists the
+        log. :meth:`plan_repair` fixes holes and a bad hint.
         """
         return _audit.verify(self._reg_replica, self.shelf.blobs, deep=deep)
 
