@@ -4,6 +4,7 @@ and ``verify`` names the missing commit, a damaged hint and a fork made by an ol
 from __future__ import annotations
 
 import json
+import multiprocessing as mp
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -226,3 +227,30 @@ def test_history_and_gc_refuse_a_hole(tmp_path: Path) -> None:
         client.get_registry_history("m")
     with pytest.raises(LogHoleError, match="commit 3"):
         plan_gc(client.shelf, grace=timedelta(0))
+
+
+def test_processes_writing_while_a_commit_is_deleted_never_fork(tmp_path: Path) -> None:
+    """Four processes load cold and write in a loop while a commit in the middle is deleted:
+    none re-creates it, and the log keeps one chain with exactly that hole."""
+    from tests.registry import _workers
+
+    url = str(tmp_path / "shelf")
+    RegistryClient(url, checkpoint_interval=0).create_registered_model("m")
+    clear_replicas()
+    victim = 6
+    with mp.get_context("spawn").Pool(4) as pool:
+        start_at = time.time() + 3.0  # after the children imported modelshelf
+        jobs = [
+            pool.apply_async(_workers.cold_writes, (url, {}, 40, w, start_at)) for w in range(4)
+        ]
+        storage = open_storage(url)
+        deadline = time.monotonic() + 60
+        while not storage.exists(log_key(victim + 4)) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        storage.delete(log_key(victim))
+        results = [job.get(timeout=120) for job in jobs]
+    assert sum(refused for _, _, refused in results) > 0
+    assert not storage.exists(log_key(victim))
+    clear_replicas()
+    report = RegistryClient(url).verify()
+    assert [(p.seq, p.key) for p in report.problems] == [(victim, log_key(victim))], str(report)
