@@ -11,7 +11,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from modelshelf.errors import InvalidInputError, InvalidNameError, ModelshelfError
+from modelshelf.errors import (
+    ConfigurationError,
+    InvalidInputError,
+    InvalidNameError,
+    ModelshelfError,
+)
 from modelshelf.registry import RegistryClient
 from modelshelf.registry._checkpoint import (
     TABLES,
@@ -137,3 +142,14 @@ def _read(client: RegistryClient, field: str, text: str) -> Any:
     if field == "description":
         return model.description
     return client.get_model_version("m", 1).description
+
+
+def test_an_undecodable_actor_is_a_configuration_error(
+    tmp_path: Path, model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = _ready(tmp_path, model_dir)
+    monkeypatch.setenv("MODELSHELF_ACTOR", "ana\udcff@ci")  # undecodable bytes in the env
+    with pytest.raises(ConfigurationError, match="MODELSHELF_ACTOR"):
+        client.set_registered_model_tag("m", "k", "v")
+    monkeypatch.delenv("MODELSHELF_ACTOR")
+    client.set_registered_model_tag("m", "k", "v")
