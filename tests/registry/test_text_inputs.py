@@ -11,12 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from modelshelf.errors import (
-    ConfigurationError,
-    InvalidInputError,
-    InvalidNameError,
-    ModelshelfError,
-)
+from modelshelf.errors import InvalidInputError, InvalidNameError, ModelshelfError
 from modelshelf.registry import RegistryClient
 from modelshelf.registry._checkpoint import (
     TABLES,
@@ -55,8 +50,12 @@ def test_a_lone_surrogate_is_a_typed_error(tmp_path: Path, model_dir: Path, fiel
     client = _ready(tmp_path, model_dir)
     before = sorted(i.key for i in client.shelf.storage.list("registry/log/"))
     call = FIELDS[field]
-    expected = InvalidNameError if field in ("model name", "alias", "tag key") else None
-    with pytest.raises(expected or InvalidInputError, match="lone surrogate") as e:
+    if field == "tag key":  # the key charset refuses it before its encoding matters
+        with pytest.raises(InvalidNameError):
+            call(client, SURROGATE)
+        return
+    expected = InvalidNameError if field in ("model name", "alias") else InvalidInputError
+    with pytest.raises(expected, match="lone surrogate") as e:
         call(client, SURROGATE)
     assert "Pass proper text" in str(e.value)
     assert sorted(i.key for i in client.shelf.storage.list("registry/log/")) == before
@@ -74,12 +73,8 @@ def test_a_surrogate_in_other_version_fields_is_a_typed_error(
     assert client.get_registered_model("m").latest_versions[0].version == 1
 
 
-def test_tag_keys_and_aliases_with_a_trailing_newline_are_refused(
-    tmp_path: Path, model_dir: Path
-) -> None:
+def test_aliases_with_a_trailing_newline_are_refused(tmp_path: Path, model_dir: Path) -> None:
     client = _ready(tmp_path, model_dir)
-    with pytest.raises(InvalidNameError):
-        client.set_registered_model_tag("m", "k\n", "v")
     with pytest.raises(InvalidNameError):
         client.set_registered_model_alias("m", "champion\n", 1)
 
@@ -144,12 +139,12 @@ def _read(client: RegistryClient, field: str, text: str) -> Any:
     return client.get_model_version("m", 1).description
 
 
-def test_an_undecodable_actor_is_a_configuration_error(
+def test_an_undecodable_actor_is_a_typed_error(
     tmp_path: Path, model_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client = _ready(tmp_path, model_dir)
     monkeypatch.setenv("MODELSHELF_ACTOR", "ana\udcff@ci")  # undecodable bytes in the env
-    with pytest.raises(ConfigurationError, match="MODELSHELF_ACTOR"):
+    with pytest.raises(InvalidInputError, match="actor.*lone surrogate"):
         client.set_registered_model_tag("m", "k", "v")
     monkeypatch.delenv("MODELSHELF_ACTOR")
     client.set_registered_model_tag("m", "k", "v")

@@ -29,7 +29,7 @@ from modelshelf.errors import (
     UnsafeBackendError,
     VersionNotFoundError,
 )
-from modelshelf.registry import _audit, _repair, _search
+from modelshelf.registry import _audit, _search
 from modelshelf.registry._checkpoint import state_to_tables
 from modelshelf.registry._entities import ModelVersion, PagedList, RegisteredModel, RegistryChange
 from modelshelf.registry._names import (
@@ -43,6 +43,7 @@ from modelshelf.registry._names import (
     check_unicode,
     check_version,
 )
+from modelshelf.registry._repair import RepairPlan, plan_repair
 from modelshelf.registry._replica import Replica, replica_for
 from modelshelf.registry._state import ModelRec, RegistryState, VersionRec
 
@@ -842,7 +843,7 @@ class RegistryClient:
         *,
         truncate: bool = False,
         **source_options: Any,
-    ) -> _repair.RepairPlan:
+    ) -> RepairPlan:
         """Plan how to repair holes in the log and a bad ``_latest`` hint; nothing changes
         until ``plan.execute()``.
 
@@ -866,7 +867,7 @@ class RegistryClient:
             copy = (
                 source if isinstance(source, Shelf) else Shelf(source, **source_options)
             ).storage
-        return _repair.plan_repair(self._reg_replica, source=copy, truncate=bool(truncate))
+        return plan_repair(self._reg_replica, source=copy, truncate=bool(truncate))
 
     def registry_table(self, name: str) -> Any:
         """The current state as a pyarrow Table: ``models``, ``versions`` (tombstones have

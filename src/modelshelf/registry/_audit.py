@@ -310,7 +310,7 @@ def _hole_text(start: int, end: int) -> str:
         f"{which} but commit {end + 1} exists: the log has a hole, and readers and writers "
         f"refuse to go past it. Restore {log_key(start)!r} (and any other missing commit) "
         "from a copy of the shelf with `modelshelf repair --from COPY_URL`; see "
-        "docs/registry.md, 'Holes in the log'"
+        "'Holes in the log' in the registry documentation"
     )
 
 
@@ -324,7 +324,7 @@ def _chain_problem(seq: int, commit: Commit, before: tuple[int, str, int]) -> Re
             f"history forked at commit {seq - 1}: it was written after commit {seq} (the "
             f"original commit {seq - 1}, which commit {seq} chains onto, was deleted and a "
             f"writer created another one). Restore the original with `modelshelf repair "
-            "--from COPY_URL`; see docs/registry.md, 'Holes in the log'",
+            "--from COPY_URL`; see 'Holes in the log' in the registry documentation",
             seq - 1,
         )
     return RegistryProblem(

@@ -27,7 +27,6 @@ from typing import Any
 
 from modelshelf import _settings
 from modelshelf.errors import (
-    ConfigurationError,
     InvalidInputError,
     LogHoleError,
     MalformedMetadataError,
@@ -63,7 +62,7 @@ READ_BATCH = 16
 PROBE = (1, 2, 3, 4, 8, 16, 32, 64)
 REPAIR_HINT = (
     "run `modelshelf verify` to see every missing commit, then `modelshelf repair` "
-    "(docs/registry.md, 'Holes in the log')"
+    "(see 'Holes in the log' in the registry documentation)"
 )
 
 
@@ -99,20 +98,12 @@ def actor() -> str:
     """``MODELSHELF_ACTOR``, else ``user@host``."""
     explicit = _settings.actor()
     if explicit:
-        try:
-            explicit.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ConfigurationError(
-                f"MODELSHELF_ACTOR={explicit!r} is not valid UTF-8; set it to proper text"
-            ) from None
         return explicit
     try:
         user = getpass.getuser()
     except Exception:  # noqa: BLE001 - no passwd entry (containers): fall back to the uid
         user = str(os.getuid()) if hasattr(os, "getuid") else "unknown"
-    found = f"{user}@{socket.gethostname()}"
-    # undecodable bytes in a user or host name arrive as lone surrogates: keep them readable
-    return found.encode("utf-8", "backslashreplace").decode("utf-8")
+    return f"{user}@{socket.gethostname()}"
 
 
 _VERSION: str | None = None

@@ -35,9 +35,9 @@ MAX_DESCRIPTION = 100_000
 STAGES = ("None", "Staging", "Production", "Archived")
 _STAGE_BY_LOWER = {stage.lower(): stage for stage in STAGES}
 
-_ALIAS = re.compile(r"[\w\-]+")  # fullmatch: `$` would let a trailing newline through
+_ALIAS = re.compile(r"^[\w\-]+$")
 _RESERVED_VERSION_ALIAS = re.compile(r"^[vV]\d+$")
-_TAG_KEY = re.compile(r"[/\w.\- :]+")
+_TAG_KEY = re.compile(r"^[/\w.\- :]+$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -104,7 +104,7 @@ def check_alias(alias: Any) -> str:
     if len(alias) > MAX_ALIAS:
         raise InvalidNameError(f"alias {alias[:40]!r}… is longer than {MAX_ALIAS} characters")
     check_unicode(alias, "alias", InvalidNameError)
-    if not _ALIAS.fullmatch(alias):
+    if not _ALIAS.fullmatch(alias):  # not match(): `$` also matches before a final newline
         raise InvalidNameError(
             f"alias {alias!r} may only hold letters, digits, '_' and '-' (no '.', '@' or spaces)"
         )
@@ -131,8 +131,7 @@ def check_tag_key(key: Any) -> str:
         raise InvalidNameError(f"a tag key must be a non-empty string, got {key!r}")
     if len(key) > MAX_TAG_KEY:
         raise InvalidNameError(f"tag key {key[:40]!r}… is longer than {MAX_TAG_KEY} characters")
-    check_unicode(key, "tag key", InvalidNameError)
-    if not _TAG_KEY.fullmatch(key):
+    if not _TAG_KEY.match(key):
         raise InvalidNameError(
             f"tag key {key!r} may only hold letters, digits, '_', '-', '.', ' ', ':' and '/'"
         )
