@@ -24,6 +24,7 @@ Each error also inherits the builtin a caller would naturally catch, so both
     │   └── ArtifactExistsError                      a write-once path holds other bytes
     ├── ImmutableValueError (ValueError)              a write-once param logged with another value
     ├── IntegrityError (ValueError)                  stored bytes do not match their digest
+    │   └── LogHoleError                             a registry commit is missing mid-log
     ├── AuthenticityError (ValueError)               signed history cannot be trusted
     │   ├── SignatureError                           unsigned, badly signed or untrusted signer
     │   ├── RollbackError                            history went backwards or forked
@@ -62,6 +63,7 @@ __all__ = [
     "InvalidNameError",
     "InvalidPathError",
     "InvalidURIError",
+    "LogHoleError",
     "MalformedMetadataError",
     "MissingDependencyError",
     "ModelExistsError",
@@ -215,6 +217,21 @@ class RollbackError(AuthenticityError):
 
 class PolicyViolationError(AuthenticityError):
     """A key created a version or moved an alias that the signed write policy forbids."""
+
+
+class LogHoleError(IntegrityError):
+    """A registry commit is missing while a later commit or checkpoint exists.
+
+    Writing the next commit would fork history, so writers refuse; readers refuse too rather
+    than serve a state that silently skips commits. ``missing`` is the first absent seq and
+    ``next_present`` the seq of a later commit that exists (None when only a checkpoint or
+    the ``_latest`` hint proves that later commits were written).
+    """
+
+    def __init__(self, message: str, *, missing: int = 0, next_present: int | None = None) -> None:
+        super().__init__(message)
+        self.missing = missing
+        self.next_present = next_present
 
 
 class ConcurrencyError(ModelshelfError, RuntimeError):

@@ -93,3 +93,27 @@ def crashing_writer(
         if rng.random() < 0.5:
             client.set_registered_model_alias(name, "live", mv.version)
         time.sleep(rng.random() * 0.002)
+
+
+def cold_writes(
+    url: str, options: dict[str, Any], count: int, writer: int, start_at: float
+) -> tuple[int, int, int]:
+    """Set a tag ``count`` times, loading the registry cold before each write (as a fresh
+    process would); return (writer, written, refused because of a hole)."""
+    from modelshelf.errors import LogHoleError
+
+    client = RegistryClient(url, checkpoint_interval=0, **options)
+    written = refused = 0
+    try:  # on a slow machine this child may start after the commit was deleted
+        client.get_registered_model("m")
+    except LogHoleError:
+        refused += 1
+    _wait_until(start_at)
+    for i in range(count):
+        client._reg_forget()
+        try:
+            client.set_registered_model_tag("m", f"w{writer}", str(i))
+            written += 1
+        except LogHoleError:
+            refused += 1
+    return writer, written, refused

@@ -1,7 +1,7 @@
 """The ``modelshelf`` command line: operate a shelf's registry, runs and blobs from a shell.
 
 One module per noun (``models``, ``versions``, ``alias``, ``artifacts``, ``runs``) plus the
-one-verb operations (``ops``: download, verify, gc, copy, demo; ``predict``). Importing this
+one-verb operations (``ops``: download, verify, repair, gc, copy, demo; ``predict``). Importing this
 package is cheap: commands import the library parts they use (and pandas, sklearn, s3fs …
 through them) only when they run.
 """
@@ -126,7 +126,8 @@ def _register() -> None:
 
     for command in (
         models.models, versions.versions, alias.alias, artifacts.artifacts, runs.runs,
-        ops.download, ops.verify, ops.gc, ops.copy, predict.predict, ops.demo, keys.keys,
+        ops.download, ops.verify, ops.repair, ops.gc, ops.copy, predict.predict, ops.demo,
+        keys.keys,
     ):  # fmt: skip
         cli.add_command(command)
 

@@ -171,11 +171,15 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
 
 
-def parse_duration(text: str) -> timedelta:
+MAX_DURATION = timedelta(days=36_500)
+
+
+def parse_duration(text: str, *, maximum: timedelta = MAX_DURATION) -> timedelta:
     """``30m``, ``24h``, ``7d``, ``1h30m``, ``90s``, ``2w`` or ``0`` -> a timedelta.
 
     Raises:
-        ValueError: anything else (a bare number other than 0 is refused: minutes or days?).
+        ValueError: anything else (a bare number other than 0 is refused: minutes or days?),
+            or a duration longer than ``maximum`` (100 years by default).
     """
     cleaned = text.strip().lower().replace(" ", "")
     if cleaned and set(cleaned) <= {"0", "."} and cleaned.strip(".") != "":
@@ -190,6 +194,12 @@ def parse_duration(text: str) -> timedelta:
         raise ValueError(
             f"not a duration: {text!r}; use a number with a unit (s, m, h, d or w), "
             "e.g. 30m, 24h, 7d, 1h30m, or 0"
+        )
+    # compare as floats: timedelta() itself overflows on absurd values
+    if not seconds <= maximum.total_seconds():
+        raise ValueError(
+            f"duration {text!r} is too long: the longest is {maximum.days}d "
+            f"({maximum.days // 365} years)"
         )
     return timedelta(seconds=seconds)
 

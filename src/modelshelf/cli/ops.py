@@ -10,7 +10,7 @@ from modelshelf.cli._context import DURATION, State, global_options, parse_key_v
 from modelshelf.cli._errors import EXIT_PROBLEMS
 from modelshelf.cli._output import as_data, emit, human_bytes, short_digest
 
-__all__ = ["copy", "demo", "download", "gc", "verify"]
+__all__ = ["copy", "demo", "download", "gc", "repair", "verify"]
 
 
 @click.command()
@@ -107,6 +107,72 @@ def verify(
     data["head"] = head
     emit(state, data, human)
     if not report.ok:
+        ctx.exit(EXIT_PROBLEMS)
+
+
+@click.command()
+@click.option(
+    "--from",
+    "source",
+    metavar="COPY_URL",
+    help="Another copy of this shelf (a backup) to restore missing commits from; a commit is "
+    "restored only if its bytes hash to what the next commit recorded.",
+)
+@click.option(
+    "--from-storage-option",
+    "source_options",
+    metavar="KEY=VALUE",
+    multiple=True,
+    help="fsspec option for the copy (repeatable).",
+)
+@click.option(
+    "--truncate",
+    is_flag=True,
+    help="When a hole cannot be filled, move the commits and checkpoints from it on to "
+    "registry/quarantine/ (their changes leave the registry; nothing is deleted uncopied).",
+)
+@click.option("--execute", is_flag=True, help="Do it. Without it repair only prints the plan.")
+@global_options
+@pass_state
+@click.pass_context
+def repair(
+    ctx: click.Context,
+    state: State,
+    source: str | None,
+    source_options: tuple[str, ...],
+    truncate: bool,
+    execute: bool,
+) -> None:
+    """Repair holes in the registry log and a bad _latest hint (a dry run by default).
+
+    Exits 1 when the plan leaves a hole unresolved (pass --from or --truncate).
+    """
+    options = parse_key_values(source_options, "--from-storage-option")
+    plan = state.client().plan_repair(source, truncate=truncate, **options)
+    if execute and plan.ok:
+        plan.execute()
+
+    def human() -> str:
+        lines = [str(plan)]
+        if plan.steps and not plan.executed:
+            lines.append(
+                "dry run: nothing changed; pass --execute to apply"
+                if plan.ok
+                else "nothing changed: the plan leaves a hole"
+            )
+        elif plan.executed:
+            lines.append("done; run `modelshelf verify` to check")
+        return "\n".join(lines)
+
+    data = {
+        "holes": [list(h) for h in plan.holes],
+        "steps": [{"kind": s.kind, "key": s.key, "detail": s.detail} for s in plan.steps],
+        "unresolved": plan.unresolved,
+        "executed": plan.executed,
+        "ok": plan.ok,
+    }
+    emit(state, data, human)
+    if not plan.ok:
         ctx.exit(EXIT_PROBLEMS)
 
 

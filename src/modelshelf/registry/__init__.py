@@ -13,6 +13,7 @@ from __future__ import annotations
 from modelshelf.registry._api import RegistryClient, parse_models_uri
 from modelshelf.registry._audit import RegistryProblem, RegistryVerifyReport
 from modelshelf.registry._entities import ModelVersion, PagedList, RegisteredModel, RegistryChange
+from modelshelf.registry._repair import RepairPlan, RepairStep
 
 __all__ = [
     "ModelVersion",
@@ -22,5 +23,7 @@ __all__ = [
     "RegistryClient",
     "RegistryProblem",
     "RegistryVerifyReport",
+    "RepairPlan",
+    "RepairStep",
     "parse_models_uri",
 ]

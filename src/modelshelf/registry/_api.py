@@ -42,8 +42,10 @@ from modelshelf.registry._names import (
     check_tag_key,
     check_tags,
     check_text,
+    check_unicode,
     check_version,
 )
+from modelshelf.registry._repair import RepairPlan, plan_repair
 from modelshelf.registry._replica import Replica, replica_for
 from modelshelf.registry._state import ModelRec, RegistryState, VersionRec
 
@@ -475,6 +477,10 @@ class RegistryClient:
         description = check_text(description, "description")
         if run_id is not None and not isinstance(run_id, str):
             raise InvalidInputError(f"run_id must be a string, got {run_id!r}")
+        for text, what in ((run_id, "run_id"), (run_link, "run_link"), (model_id, "model_id")):
+            check_text(text, what)
+        if isinstance(source, str):
+            check_unicode(source, "source")
         self._reg_check_writable()
         known = self._reg_replica.state
         if known is None or name not in known.models:  # fail before uploading anything
@@ -841,14 +847,16 @@ class RegistryClient:
     def verify(
         self, deep: bool = False, *, expect_head: str | None = None
     ) -> _audit.RegistryVerifyReport:
-        """Check the registry: hash chain, every commit replays, checkpoints match the log,
-        the hint, and every referenced tree and blob exists (``deep``: re-hash them).
+        """Check the registry: hash chain, holes (each missing commit named by seq and key),
+        every commit replays, checkpoints match the log, the hint, and every referenced tree
+        and blob exists (``deep``: re-hash them).
 
         With trusted keys it also checks every signature, the write policy, the run records
         and the head this machine remembers; ``expect_head`` (``SEQ:SHA256``, recorded
         elsewhere) must be a commit of the log.
 
-        Never raises for a problem in the data; each one is named in the report.
+        Never raises for a problem in the data; each one is named in the report. Lists the
+        log. :meth:`plan_repair` fixes holes and a bad hint.
         """
         from modelshelf.registry._signing import verify_trust
 
@@ -860,6 +868,38 @@ class RegistryClient:
         """The newest commit as ``SEQ:SHA256`` (record it elsewhere; ``verify(expect_head=…)``
         checks a later log still holds it). ``0:`` for an empty registry."""
         return self._reg_read(lambda s: f"{s.seq}:{s.head or ''}")
+
+    def plan_repair(
+        self,
+        source: str | Shelf | None = None,
+        *,
+        truncate: bool = False,
+        **source_options: Any,
+    ) -> RepairPlan:
+        """Plan how to repair holes in the log and a bad ``_latest`` hint; nothing changes
+        until ``plan.execute()``.
+
+        A missing commit is restored from ``source`` (another copy of this shelf: a backup,
+        a restored bucket version) only if its bytes hash to what the next commit recorded.
+        A hole no copy fills stays in ``plan.unresolved`` unless ``truncate`` is given: then
+        the commits and checkpoints from the hole on are moved to ``registry/quarantine/``
+        (with a record of who, when and why), dropping their changes from the registry.
+
+        Args:
+            source: a URL or :class:`~modelshelf.Shelf` of a copy of this shelf.
+            truncate: plan the quarantine of everything from the first unfillable hole on.
+            **source_options: fsspec options for ``source`` when it is a URL.
+
+        Raises:
+            UnsafeBackendError: the backend does not enforce create-if-absent.
+        """
+        self._reg_check_writable()
+        copy = None
+        if source is not None:
+            copy = (
+                source if isinstance(source, Shelf) else Shelf(source, **source_options)
+            ).storage
+        return plan_repair(self._reg_replica, source=copy, truncate=bool(truncate))
 
     def registry_table(self, name: str) -> Any:
         """The current state as a pyarrow Table: ``models``, ``versions`` (tombstones have

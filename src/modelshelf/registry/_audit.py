@@ -5,13 +5,14 @@ These read the whole log (batched, from seq 1 or from a checkpoint), unlike the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from modelshelf.cas import BlobStore, Digest
 from modelshelf.errors import AuthenticityError, MalformedMetadataError, ModelshelfError
 from modelshelf.registry._checkpoint import (
+    MANIFEST,
     TABLES,
     CheckpointError,
     checkpoint_prefix,
@@ -21,6 +22,7 @@ from modelshelf.registry._entities import RegistryChange
 from modelshelf.registry._log import (
     HINT_KEY,
     LOG_PREFIX,
+    Commit,
     log_key,
     parse_commit,
     seq_of_key,
@@ -31,6 +33,7 @@ from modelshelf.registry._state import RegistryState, gc_paused, rollback
 
 __all__ = [
     "RegistryProblem",
+    "find_holes",
     "RegistryVerifyReport",
     "history",
     "replay",
@@ -115,7 +118,7 @@ def _replay(
 ) -> RegistryState:
     state = start if start is not None else RegistryState()
     trust = replica.trust  # with trusted keys, history and past states are checked as reads are
-    for seq, data in replica.log.read_from(state.seq + 1, first=16):
+    for seq, data in replica.log.read_from(state.seq + 1, first=16, probe=True):
         commit = parse_commit(data, seq)
         if stop is not None and stop(seq, commit.time_ms):
             break
@@ -223,34 +226,37 @@ def _verify(replica: Replica, blobs: BlobStore, deep: bool) -> RegistryVerifyRep
     except (ModelshelfError, OSError) as exc:
         report.problems.append(RegistryProblem("registry/checkpoints/", f"cannot list: {exc}"))
         checkpoint_seqs = set()
+    holes = find_holes(listed)
+    for start, end in holes:
+        report.problems.append(RegistryProblem(log_key(start), _hole_text(start, end), start))
+    # Replay only the unbroken prefix: past a hole the state would be wrong, but every later
+    # commit is still parsed and chain-checked against its predecessor where that exists.
+    prefix_end = holes[0][0] - 1 if holes else (listed[-1] if listed else 0)
     state = RegistryState()
-    prev_hash: str | None = None
-    for seq, data in replica.log.read_from(1, first=16):
+    before: tuple[int, str, int] | None = None  # (seq, sha256, time_ms) of the commit before
+    for seq, data in _read_listed(replica, listed):
         report.commits += 1
         key = log_key(seq)
         try:
             commit = parse_commit(data, seq)
         except MalformedMetadataError as exc:
             report.problems.append(RegistryProblem(key, str(exc), seq))
-            prev_hash = sha256_hex(data)
-            state.advance(seq, prev_hash, state.time_ms, [])
+            before = (seq, sha256_hex(data), before[2] if before else 0)
+            if seq <= prefix_end:
+                state.advance(seq, before[1], state.time_ms, [])
             continue
-        if commit.prev != prev_hash:
-            if seq == 1:
-                report.problems.append(
-                    RegistryProblem(
-                        key, "the first commit names a predecessor; the log was edited", seq
-                    )
+        adjacent = before is not None and before[0] == seq - 1
+        if seq == 1 and commit.prev is not None:
+            report.problems.append(
+                RegistryProblem(
+                    key, "the first commit names a predecessor; the log was edited", seq
                 )
-            else:
-                report.problems.append(
-                    RegistryProblem(
-                        log_key(seq - 1),
-                        f"commit {seq - 1} was edited after it was written: its bytes hash to "
-                        f"sha256:{prev_hash}, but commit {seq} recorded sha256:{commit.prev}",
-                        seq - 1,
-                    )
-                )
+            )
+        elif adjacent and before is not None and commit.prev != before[1]:
+            report.problems.append(_chain_problem(seq, commit, before))
+        before = (seq, commit.sha256, commit.time_ms)
+        if seq > prefix_end:
+            continue
         undo: list[Callable[[], None]] = []
         try:
             state.apply(
@@ -267,20 +273,19 @@ def _verify(replica: Replica, blobs: BlobStore, deep: bool) -> RegistryVerifyRep
                 )
             )
         state.advance(seq, commit.sha256, commit.time_ms, [])
-        prev_hash = commit.sha256
         if seq in checkpoint_seqs:
             _check_checkpoint(replica, state, seq, report)
-    head = state.seq
-    for seq in listed:
-        if seq > head:
-            report.problems.append(
-                RegistryProblem(
-                    log_key(seq),
-                    f"commit {seq} exists but commit {head + 1} is missing, so "
-                    f"readers stop at commit {head}; restore commit {head + 1}",
-                    seq,
-                )
-            )
+    head = listed[-1] if listed else 0
+    states = [state]
+    if holes:
+        after = _newest_checkpoint_after(replica, holes[-1][1], checkpoint_seqs)
+        if after is not None:
+            states.append(after)
+        report.notes.append(
+            f"commits after the first hole (commit {holes[0][0]}) were chain-checked but not "
+            "replayed; versions' files were checked as of commit "
+            f"{prefix_end if after is None else f'{prefix_end} and checkpoint {after.seq}'}"
+        )
     for seq in sorted(checkpoint_seqs):
         if seq > head:
             report.problems.append(
@@ -288,21 +293,108 @@ def _verify(replica: Replica, blobs: BlobStore, deep: bool) -> RegistryVerifyRep
                     checkpoint_prefix(seq), f"checkpoint {seq} is newer than the log's head {head}"
                 )
             )
-    hint = replica.log.read_hint()
-    if hint is not None and hint > head:
+    _check_hint(replica, head, checkpoint_seqs, report)
+    _check_blobs(states, blobs, deep, report)
+    return report
+
+
+def _newest_checkpoint_after(
+    replica: Replica, seq: int, checkpoint_seqs: set[int]
+) -> RegistryState | None:
+    for candidate in sorted((s for s in checkpoint_seqs if s > seq), reverse=True):
+        try:
+            return replica.checkpoints.read(candidate)
+        except CheckpointError:
+            continue
+    return None
+
+
+def find_holes(listed: list[int]) -> list[tuple[int, int]]:
+    """The ranges ``(first, last)`` of seqs missing below the highest listed one."""
+    holes: list[tuple[int, int]] = []
+    expected = 1
+    for seq in listed:
+        if seq > expected:
+            holes.append((expected, seq - 1))
+        expected = seq + 1
+    return holes
+
+
+def _hole_text(start: int, end: int) -> str:
+    which = f"commit {start} is missing" if start == end else f"commits {start}..{end} are missing"
+    return (
+        f"{which} but commit {end + 1} exists: the log has a hole, and readers and writers "
+        f"refuse to go past it. Restore {log_key(start)!r} (and any other missing commit) "
+        "from a copy of the shelf with `modelshelf repair --from COPY_URL`; see "
+        "'Holes in the log' in the registry documentation"
+    )
+
+
+def _chain_problem(seq: int, commit: Commit, before: tuple[int, str, int]) -> RegistryProblem:
+    _, sha, time_ms = before
+    if time_ms > commit.time_ms:
+        # Commit times never go backwards, so a predecessor younger than its successor was
+        # created after the successor: the original was deleted and the seq taken again.
+        return RegistryProblem(
+            log_key(seq - 1),
+            f"history forked at commit {seq - 1}: it was written after commit {seq} (the "
+            f"original commit {seq - 1}, which commit {seq} chains onto, was deleted and a "
+            f"writer created another one). Restore the original with `modelshelf repair "
+            "--from COPY_URL`; see 'Holes in the log' in the registry documentation",
+            seq - 1,
+        )
+    return RegistryProblem(
+        log_key(seq - 1),
+        f"commit {seq - 1} was edited after it was written: its bytes hash to "
+        f"sha256:{sha}, but commit {seq} recorded sha256:{commit.prev}",
+        seq - 1,
+    )
+
+
+def _read_listed(replica: Replica, listed: list[int]) -> Iterator[tuple[int, bytes]]:
+    for i in range(0, len(listed), 64):
+        chunk = listed[i : i + 64]
+        got = replica.storage.read_many([log_key(s) for s in chunk])
+        for seq in chunk:
+            data = got.get(log_key(seq))
+            if data is not None:  # deleted since the listing: the next verify will see it
+                yield seq, data
+
+
+def _check_hint(
+    replica: Replica, head: int, checkpoint_seqs: set[int], report: RegistryVerifyReport
+) -> None:
+    hint, manifest, damage = replica.log.hint_status()
+    repair = "; `modelshelf repair --execute` rewrites it (readers ignore a bad hint meanwhile)"
+    if damage is not None:
+        report.problems.append(RegistryProblem(HINT_KEY, damage + repair))
+    elif hint is not None and hint > head:
         report.problems.append(
             RegistryProblem(
-                HINT_KEY, f"the _latest hint names checkpoint {hint}, beyond the log's head {head}"
+                HINT_KEY,
+                f"the _latest hint names checkpoint {hint}, beyond the log's head {head}" + repair,
             )
         )
     elif hint is not None and hint not in checkpoint_seqs:
         report.problems.append(
             RegistryProblem(
-                HINT_KEY, f"the _latest hint names checkpoint {hint}, which does not exist"
+                HINT_KEY,
+                f"the _latest hint names checkpoint {hint}, which does not exist" + repair,
             )
         )
-    _check_blobs(state, blobs, deep, report)
-    return report
+    elif hint is not None and manifest is not None:
+        try:
+            actual = sha256_hex(replica.storage.read(checkpoint_prefix(hint) + MANIFEST))
+        except (ModelshelfError, OSError):
+            return  # an incomplete checkpoint is reported where checkpoints are checked
+        if actual != manifest:
+            report.problems.append(
+                RegistryProblem(
+                    HINT_KEY,
+                    f"the _latest hint records another manifest hash than checkpoint {hint} "
+                    "has" + repair,
+                )
+            )
 
 
 def _check_checkpoint(
@@ -348,12 +440,15 @@ def _check_checkpoint(
 
 
 def _check_blobs(
-    state: RegistryState, blobs: BlobStore, deep: bool, report: RegistryVerifyReport
+    states: list[RegistryState], blobs: BlobStore, deep: bool, report: RegistryVerifyReport
 ) -> None:
     users: dict[str, list[str]] = {}
-    for model in state.models.values():
-        for rec in state.live_versions(model):
-            users.setdefault(rec.digest, []).append(f"{model.name!r} version {rec.version}")
+    for state in states:
+        for model in state.models.values():
+            for rec in state.live_versions(model):
+                user = f"{model.name!r} version {rec.version}"
+                if user not in users.setdefault(rec.digest, []):
+                    users[rec.digest].append(user)
     for digest, who in sorted(users.items()):
         report.trees += 1
         try:

@@ -23,7 +23,12 @@ from importlib import metadata
 from typing import Any
 
 from modelshelf._actor import whoami
-from modelshelf.errors import MalformedMetadataError, ObjectNotFoundError
+from modelshelf.errors import (
+    InvalidInputError,
+    LogHoleError,
+    MalformedMetadataError,
+    ObjectNotFoundError,
+)
 from modelshelf.registry._actions import Action
 from modelshelf.storage import Storage
 
@@ -33,9 +38,11 @@ __all__ = [
     "CommitLog",
     "HINT_KEY",
     "LOG_PREFIX",
+    "PROBE",
     "actor",
     "client_version",
     "encode_commit",
+    "hole_error",
     "log_key",
     "parse_commit",
     "seq_of_key",
@@ -47,6 +54,29 @@ LOG_PREFIX = "registry/log/"
 CHECKPOINTS_PREFIX = "registry/checkpoints/"
 HINT_KEY = "registry/_latest"
 READ_BATCH = 16
+# Where a writer looks past the end of the log before it takes the end for real: a hole of
+# up to 4 missing commits is always seen, and a longer one whenever the commits after it
+# reach one of the farther offsets (a tail at least about as long as the hole).
+PROBE = (1, 2, 3, 4, 8, 16, 32, 64)
+REPAIR_HINT = (
+    "run `modelshelf verify` to see every missing commit, then `modelshelf repair` "
+    "(see 'Holes in the log' in the registry documentation)"
+)
+
+
+def hole_error(missing: int, next_present: int | None, *, evidence: str = "") -> LogHoleError:
+    """The error for a log whose commit ``missing`` is absent while later history exists."""
+    if next_present is not None:
+        later = f"commit {next_present} ({log_key(next_present)!r}) exists"
+    else:
+        later = evidence or "later commits were written"
+    return LogHoleError(
+        f"the registry log has a hole: commit {missing} ({log_key(missing)!r}) is missing but "
+        f"{later}. Writing now would fork history, so modelshelf refuses to read or write "
+        f"past it; {REPAIR_HINT}",
+        missing=missing,
+        next_present=next_present,
+    )
 
 
 def log_key(seq: int) -> str:
@@ -115,7 +145,16 @@ def encode_commit(
         "nonce": nonce,
         "actions": actions,
     }
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    try:
+        return text.encode()
+    except UnicodeEncodeError as exc:
+        # The API checks every string it is given; this guards the fields it does not own.
+        raise InvalidInputError(
+            f"registry commit {seq} holds {text[exc.start : exc.end]!r} (near "
+            f"{text[max(0, exc.start - 40) : exc.start]!r}), a lone surrogate: not valid Unicode, "
+            "so it cannot be stored. Pass proper text (decode bytes with their real encoding)"
+        ) from None
 
 
 def parse_commit(data: bytes, seq: int) -> Commit:
@@ -162,28 +201,73 @@ class CommitLog:
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
 
-    def read_from(self, start: int, *, first: int = 1) -> Iterator[tuple[int, bytes]]:
+    def read_from(
+        self, start: int, *, first: int = 1, probe: bool = False
+    ) -> Iterator[tuple[int, bytes]]:
         """Commits ``start``, ``start+1``, … until the first absent one.
 
-        Never lists the log: the first absent seq is the end. Reads are batched, ``first``
-        keys at first, then growing up to 16 per round, so an up-to-date reader pays one
-        read and a reader far behind pays one round trip per 16 commits.
+        Never lists the log: the first absent seq is the end, unless a later commit exists,
+        which makes it a hole (:class:`LogHoleError`). Reads are batched, ``first`` keys at
+        first, then growing up to 16 per round, so an up-to-date reader pays one read and a
+        reader far behind pays one round trip per 16 commits. Commits past the end that a
+        batch read anyway are checked for free; ``probe`` (writers) also reads the seqs at
+        :data:`PROBE` offsets past the end, in the same round trip when the reader was up to
+        date, so a writer never takes a deleted seq for the end.
+
+        Raises:
+            LogHoleError: a commit is missing while a later one exists.
         """
         seq, batch = start, max(1, first)
         while True:
-            keys = [log_key(s) for s in range(seq, seq + batch)]
-            got = self.storage.read_many(keys) if batch > 1 else _read_one(self.storage, keys[0])
-            for key in keys:
-                data = got.get(key)
+            seqs = list(range(seq, seq + batch))
+            # probe along with the first round only: past it, the reader was behind anyway
+            extra = [seq + d for d in PROBE if d >= batch] if probe and seq == start else []
+            got = self._read_seqs(seqs + extra)
+            for at in seqs:
+                data = got.get(at)
                 if data is None:
-                    return
-                yield seq, data
-                seq += 1
+                    data = self._end_or_hole(at, got, probe)
+                    if data is None:
+                        return
+                yield at, data
+                seq = at + 1
             # 1, 1, 2, 4, … : a writer that lost a race usually finds exactly one new commit
             batch = min(batch * 2, READ_BATCH) if seq - start > 1 else batch
 
+    def _read_seqs(self, seqs: list[int]) -> dict[int, bytes | None]:
+        if len(seqs) == 1:
+            return {seqs[0]: self.read(seqs[0])}
+        got = self.storage.read_many([log_key(s) for s in seqs])
+        return {s: got.get(log_key(s)) for s in seqs}
+
+    def _end_or_hole(self, absent: int, got: dict[int, bytes | None], probe: bool) -> bytes | None:
+        """``absent`` was not there: None if it is the end, its bytes if it appeared since."""
+        later = [s for s, data in got.items() if s > absent and data is not None]
+        if not later and probe:
+            wanted = [absent + d for d in PROBE if absent + d not in got]
+            if wanted:
+                later = [s for s, data in self._read_seqs(wanted).items() if data is not None]
+        if not later:
+            return None
+        # The keys of one batch are read in no set order: a commit may have been created at
+        # `absent` after we looked and its successor before. Look again, now that the later
+        # one is known to exist (its writer read `absent` before creating it).
+        again = self.read(absent)
+        if again is not None:
+            return again
+        raise hole_error(absent, min(later))
+
+    def first_after(self, seq: int) -> int | None:
+        """The lowest seq above ``seq`` that exists, by listing the log (audit/error paths only)."""
+        found = [s for s in (seq_of_key(i.key) for i in self.storage.list(LOG_PREFIX)) if s]
+        later = [s for s in found if s > seq]
+        return min(later) if later else None
+
     def read(self, seq: int) -> bytes | None:
-        return _read_one(self.storage, log_key(seq))[log_key(seq)]
+        try:
+            return self.storage.read(log_key(seq))
+        except ObjectNotFoundError:
+            return None
 
     def create(self, seq: int, data: bytes) -> None:
         """Create commit ``seq``. Raises AlreadyExistsError when another writer has it."""
@@ -206,6 +290,25 @@ class CommitLog:
         except (ValueError, TypeError, KeyError, AttributeError):
             return None, None  # a damaged hint is only a hint: fall back to listing checkpoints
 
+    def hint_status(self) -> tuple[int | None, str | None, str | None]:
+        """``(seq, manifest sha256, damage)``: ``damage`` says what is wrong with a hint that
+        exists but cannot be used (None when it is absent or fine). For ``verify``."""
+        try:
+            raw = self.storage.read(HINT_KEY)
+        except ObjectNotFoundError:
+            return None, None, None
+        try:
+            body = json.loads(raw)
+            seq = int(body["seq"])
+            manifest = body.get("manifest")
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            return None, None, f"the _latest hint is damaged ({type(exc).__name__}: {exc})"
+        if seq <= 0:
+            return None, None, f"the _latest hint names checkpoint {seq}, which cannot exist"
+        if manifest is not None and not isinstance(manifest, str):
+            return seq, None, "the _latest hint has a manifest hash that is not a string"
+        return seq, manifest, None
+
     def write_hint(self, seq: int, manifest: str | None = None) -> None:
         body: dict[str, Any] = {"seq": seq}
         if manifest:
@@ -214,10 +317,3 @@ class CommitLog:
 
     def new_nonce(self) -> str:
         return uuid.uuid4().hex
-
-
-def _read_one(storage: Storage, key: str) -> dict[str, bytes | None]:
-    try:
-        return {key: storage.read(key)}
-    except ObjectNotFoundError:
-        return {key: None}

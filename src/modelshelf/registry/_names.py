@@ -24,6 +24,7 @@ __all__ = [
     "check_tag",
     "check_tag_key",
     "check_text",
+    "check_unicode",
     "check_version",
 ]
 
@@ -40,6 +41,30 @@ _RESERVED_VERSION_ALIAS = re.compile(r"^[vV]\d+$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
+def check_unicode(text: str, what: str, error: type[InvalidInputError] = InvalidInputError) -> str:
+    """Refuse text that UTF-8 cannot encode (lone surrogates, e.g. from undecodable bytes).
+
+    Every string of a commit is stored as UTF-8, so such text could never be written.
+
+    Raises:
+        InvalidInputError (or ``error``): the text holds a lone surrogate.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        bad = text[exc.start : exc.end]
+        raise error(
+            f"{what} {_preview(text)} holds {bad!r} at position {exc.start}, a lone surrogate: "
+            "not valid Unicode, so it cannot be stored. Pass proper text (decode bytes with "
+            "their real encoding first)"
+        ) from None
+    return text
+
+
+def _preview(text: str) -> str:
+    return repr(text) if len(text) <= 40 else f"{text[:40]!r}…"
+
+
 def check_model_name(name: Any) -> str:
     """Validate a registered model name (MLflow's rules) and return it.
 
@@ -51,6 +76,7 @@ def check_model_name(name: Any) -> str:
         raise InvalidNameError(f"a registered model name must be a string, got {name!r}")
     if not name.strip():
         raise InvalidNameError("a registered model name must not be empty or blank")
+    check_unicode(name, "registered model name", InvalidNameError)
     if "/" in name or ":" in name:
         raise InvalidNameError(
             f"registered model name {name!r} must not contain '/' or ':' "
@@ -77,7 +103,8 @@ def check_alias(alias: Any) -> str:
         raise InvalidNameError(f"an alias must be a non-empty string, got {alias!r}")
     if len(alias) > MAX_ALIAS:
         raise InvalidNameError(f"alias {alias[:40]!r}… is longer than {MAX_ALIAS} characters")
-    if not _ALIAS.match(alias):
+    check_unicode(alias, "alias", InvalidNameError)
+    if not _ALIAS.fullmatch(alias):  # not match(): `$` also matches before a final newline
         raise InvalidNameError(
             f"alias {alias!r} may only hold letters, digits, '_' and '-' (no '.', '@' or spaces)"
         )
@@ -114,6 +141,7 @@ def check_tag(key: Any, value: Any) -> tuple[str, str]:
     if value is None:
         raise InvalidInputError(f"tag {key!r} has the value None; pass a string")
     text = value if isinstance(value, str) else str(value)
+    check_unicode(text, f"the value of tag {key!r}")
     if len(text) > MAX_TAG_VALUE:
         raise InvalidInputError(
             f"tag {key!r} has a {len(text)}-character value; the limit is {MAX_TAG_VALUE}"
@@ -187,4 +215,4 @@ def check_text(value: Any, what: str, limit: int = MAX_DESCRIPTION) -> str | Non
         raise InvalidInputError(f"{what} must be a string, got {type(value).__name__}")
     if len(value) > limit:
         raise InvalidInputError(f"{what} is {len(value)} characters; the limit is {limit}")
-    return value
+    return check_unicode(value, what)

@@ -25,12 +25,20 @@ from modelshelf.errors import (
     AlreadyExistsError,
     CommitConflictError,
     IntegrityError,
+    LogHoleError,
     ModelshelfError,
     StorageError,
 )
 from modelshelf.registry._actions import Action
 from modelshelf.registry._checkpoint import CheckpointError, CheckpointStore
-from modelshelf.registry._log import CommitLog, encode_commit, log_key, parse_commit, sha256_hex
+from modelshelf.registry._log import (
+    CommitLog,
+    encode_commit,
+    hole_error,
+    log_key,
+    parse_commit,
+    sha256_hex,
+)
 from modelshelf.registry._state import RegistryState, gc_paused, rollback
 from modelshelf.storage import Storage
 
@@ -76,18 +84,29 @@ class Replica:
         self.conflicts = 0
 
     # ------------------------------------------------------------------------------ reads
-    def current(self) -> RegistryState:
-        """The state, brought up to date with the log (call with ``lock`` held for consistency)."""
+    def current(self, *, probe: bool = False) -> RegistryState:
+        """The state, brought up to date with the log (call with ``lock`` held for consistency).
+
+        ``probe`` (writers): also look past the end of the log, so that a deleted commit is
+        never taken for the end (see :meth:`CommitLog.read_from`).
+
+        Raises:
+            LogHoleError: the log has a hole where this replica reads it.
+        """
         with self.lock:
-            if self.state is None:
-                self._load()
-            else:
-                try:
-                    self._catch_up(first=1)
-                except IntegrityError:
-                    # The shelf may have been wiped and re-created since we last read it.
-                    self.state = None
-                    self._load()
+            try:
+                if self.state is None:
+                    self._load(probe)
+                else:
+                    try:
+                        self._catch_up(first=1, probe=probe)
+                    except IntegrityError:
+                        # The shelf may have been wiped and re-created since we last read it.
+                        self.state = None
+                        self._load(probe)
+            except LogHoleError:
+                self.state = None  # a state that stops at a hole must not serve later reads
+                raise
             assert self.state is not None
             return self.state
 
@@ -96,31 +115,60 @@ class Replica:
         with self.lock:
             self.state = None
 
-    def _load(self) -> None:
+    def _load(self, probe: bool = False) -> None:
         if self.trust is not None:
             self.trust.restart()
         with gc_paused():
-            state, base = self._load_checkpoint()
+            state, base, hint = self._load_checkpoint()
         self.state, self.base_seq, self.loaded_from = state, base, base or None
         try:
-            self._catch_up(first=8)
+            self._catch_up(first=8, probe=probe)
             if base and self.state.seq == base:
                 self._check_head(base)
+        except LogHoleError:
+            raise
         except IntegrityError:
             if base == 0:
                 raise
             # The tail does not chain onto the checkpoint: trust the log, not the checkpoint.
             _log.warning("checkpoint %d does not chain onto the log; replaying the log", base)
             self.state, self.base_seq, self.loaded_from = RegistryState(), 0, None
-            self._catch_up(first=8)
+            self._catch_up(first=8, probe=probe)
+        self._check_end(hint, base)
 
-    def _load_checkpoint(self) -> tuple[RegistryState, int]:
+    def _check_end(self, hint: int, checkpoint: int) -> None:
+        """The hint or a checkpoint names a seq past the log's end: a hole, or a bad hint?
+
+        Only then is the log listed, to tell the two apart and name the gap.
+        """
+        assert self.state is not None
+        end = self.state.seq
+        if max(hint, checkpoint) <= end:
+            return
+        later = self.log.first_after(end)
+        if later is not None:
+            raise hole_error(end + 1, later)
+        if checkpoint > end:
+            raise hole_error(
+                end + 1,
+                None,
+                evidence=f"checkpoint {checkpoint} records the state after commit {checkpoint}",
+            )
+        _log.warning(
+            "the registry's _latest hint names checkpoint %d, past the end of the log (commit "
+            "%d); ignoring it. Run verify",
+            hint,
+            end,
+        )
+
+    def _load_checkpoint(self) -> tuple[RegistryState, int, int]:
+        """``(state, the checkpoint's seq or 0, the hint's seq or 0)``."""
         hint, manifest = self.log.read_hint_detail()
         tried: set[int] = set()
         if hint is not None:
             tried.add(hint)
             try:
-                return self.checkpoints.read(hint, manifest), hint
+                return self.checkpoints.read(hint, manifest), hint, hint
             except CheckpointError as exc:
                 _log.warning(
                     "registry checkpoint %d is unusable (%s); trying older ones", hint, exc
@@ -130,10 +178,10 @@ class Replica:
             if seq in tried:
                 continue
             try:
-                return self.checkpoints.read(seq), seq
+                return self.checkpoints.read(seq), seq, hint or 0
             except CheckpointError as exc:
                 _log.warning("registry checkpoint %d is unusable (%s)", seq, exc)
-        return RegistryState(), 0
+        return RegistryState(), 0, hint or 0
 
     def _check_head(self, seq: int) -> None:
         # No commit after the checkpoint vouched for its head hash; the next commit would
@@ -143,16 +191,16 @@ class Replica:
         if data is None or sha256_hex(data) != self.state.head:
             raise IntegrityError(f"checkpoint {seq} does not match commit {seq} of the log")
 
-    def _catch_up(self, *, first: int) -> None:
+    def _catch_up(self, *, first: int, probe: bool = False) -> None:
         with gc_paused():
-            self._catch_up_unpaused(first)
+            self._catch_up_unpaused(first, probe)
         if self.trust is not None and self.state is not None:
             self.trust.settle(self.state, self.log.read)
 
-    def _catch_up_unpaused(self, first: int) -> None:
+    def _catch_up_unpaused(self, first: int, probe: bool) -> None:
         state = self.state
         assert state is not None
-        for seq, data in self.log.read_from(state.seq + 1, first=first):
+        for seq, data in self.log.read_from(state.seq + 1, first=first, probe=probe):
             commit = parse_commit(data, seq)
             if commit.prev != state.head:
                 raise IntegrityError(
@@ -216,7 +264,7 @@ class Replica:
         fault: Fault | None,
         signer: SigningKey | None = None,
     ) -> Any:
-        state = self.current()
+        state = self.current(probe=True)  # never take a deleted commit for the end
         actions = plan(state)
         if not actions:
             return False, result(state)
@@ -305,7 +353,7 @@ class Replica:
     def write_checkpoint(self, signer: SigningKey | None = None) -> int:
         """Checkpoint the current state now; returns its seq."""
         with self.lock:
-            state = self.current()
+            state = self.current(probe=True)
             if state.seq == 0:
                 return 0
             with gc_paused():
