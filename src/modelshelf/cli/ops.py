@@ -38,12 +38,25 @@ def download(state: State, uri: str, dest: str) -> None:
     is_flag=True,
     help="Also re-hash every blob behind every version (reads all the bytes).",
 )
+@click.option(
+    "--cache",
+    "cache",
+    is_flag=True,
+    help="Check the local cache instead: re-hash every cached blob, model folder and memo, "
+    "and repair what is bad (fetch it again, rebuild it, or remove it).",
+)
 @global_options
 @pass_state
 @click.pass_context
-def verify(ctx: click.Context, state: State, deep: bool) -> None:
+def verify(ctx: click.Context, state: State, deep: bool, cache: bool) -> None:
     """Check the registry: the commit hash chain, checkpoints, and that every version's files
-    exist (--deep: and hash to their digests). Exits 1 when it finds problems."""
+    exist (--deep: and hash to their digests). Exits 1 when it finds problems.
+
+    With --cache, check the local cache (it works offline); exits 1 when an entry was bad,
+    even though it was repaired."""
+    if cache:
+        _verify_cache(ctx, state)
+        return
     report = state.client().verify(deep=deep)
 
     def human() -> str:
@@ -55,6 +68,18 @@ def verify(ctx: click.Context, state: State, deep: bool) -> None:
     data["ok"] = report.ok
     data["problems"] = [{**as_data(p), "message": str(p)} for p in report.problems]
     emit(state, data, human)
+    if not report.ok:
+        ctx.exit(EXIT_PROBLEMS)
+
+
+def _verify_cache(ctx: click.Context, state: State) -> None:
+    from modelshelf.uri import verify_cache
+
+    report = verify_cache(state.shelf())
+    data = as_data(report)
+    data["ok"] = report.ok
+    data["problems"] = [{**as_data(p), "message": str(p)} for p in report.problems]
+    emit(state, data, lambda: "\n".join([str(report), *(f"note: {n}" for n in report.notes)]))
     if not report.ok:
         ctx.exit(EXIT_PROBLEMS)
 
