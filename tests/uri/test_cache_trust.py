@@ -230,3 +230,131 @@ def test_cache_of_another_user_is_refused(
     modelshelf.set_shelf(Shelf(models.shelf.url))
     with pytest.raises(ConfigurationError, match="belongs to user id 65534"):
         local_model_dir("models:/m/1")
+
+
+# ------------------------------------------------------------------------ any edit at all
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+FILES = {
+    "a.bin": os.urandom(4096),
+    "sub/b.txt": b"hello\n" * 50,
+    "sub/deep/c.json": b'{"k": [1, 2, 3]}',
+}
+ATTACKS = ["edit", "edit-keep-mtime", "replace", "append", "truncate", "extra", "extra-dir"]
+ATTACKS += ["symlink", "chmod", "remove", "hardlink-other"]
+
+
+def _tree_files(root: Path) -> dict[str, bytes]:
+    out = {}
+    for p in root.rglob("*"):
+        assert not p.is_symlink(), p
+        if p.is_file():
+            out[p.relative_to(root).as_posix()] = p.read_bytes()
+    return out
+
+
+def _attack(folder: Path, attack: str, rel: str, offset: int, byte: int, elsewhere: Path) -> None:
+    path = folder / rel
+    data = path.read_bytes()
+    changed = bytearray(data)
+    changed[offset % len(data)] ^= byte or 1
+    for d in (folder, *path.relative_to(folder).parents):
+        os.chmod(folder / d, 0o700)
+    if attack.startswith("edit"):
+        st = os.stat(path)
+        os.chmod(path, 0o600)
+        with open(path, "r+b") as handle:
+            handle.write(bytes(changed))
+        os.chmod(path, stat.S_IMODE(st.st_mode))
+        if attack == "edit-keep-mtime":
+            os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    elif attack == "replace":
+        (path.parent / "new").write_bytes(bytes(changed))
+        os.replace(path.parent / "new", path)
+    elif attack == "append":
+        os.chmod(path, 0o600)
+        with open(path, "ab") as handle:
+            handle.write(b"x")
+    elif attack == "truncate":
+        os.chmod(path, 0o600)
+        os.truncate(path, len(data) // 2)
+    elif attack == "extra":
+        (path.parent / "extra.py").write_text("import os\n")
+    elif attack == "extra-dir":
+        (path.parent / "more").mkdir()
+    elif attack == "symlink":
+        target = elsewhere / "target"
+        target.write_bytes(bytes(changed))
+        path.unlink()
+        path.symlink_to(target)
+    elif attack == "chmod":
+        os.chmod(path, 0o666)
+        os.chmod(path.parent, 0o777)
+    elif attack == "remove":
+        path.unlink()
+    elif attack == "hardlink-other":
+        # Another verified cache file (a different blob) linked in under this name.
+        other = next(p for p in folder.rglob("*") if p.is_file() and p != path)
+        path.unlink()
+        os.link(other, path)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    attack=st.sampled_from(ATTACKS),
+    rel=st.sampled_from(sorted(FILES)),
+    offset=st.integers(0, 1 << 20),
+    byte=st.integers(0, 255),
+)
+def test_no_change_to_a_cached_folder_survives_the_next_load(
+    local_shelf: Shelf, tmp_path: Path, attack: str, rel: str, offset: int, byte: int
+) -> None:
+    src = tmp_path / "src"
+    if not src.exists():
+        for name, data in FILES.items():
+            (src / name).parent.mkdir(parents=True, exist_ok=True)
+            (src / name).write_bytes(data)
+    uri = f"sha256:{local_shelf.blobs.put_tree(src).hex}"
+    folder = local_model_dir(uri, local_shelf)
+    assert _tree_files(folder) == FILES
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(exist_ok=True)
+    _attack(folder, attack, rel, offset, byte, elsewhere)
+    again = local_model_dir(uri, local_shelf)
+    assert _tree_files(again) == FILES
+    modes = {stat.S_IMODE(os.lstat(p).st_mode) for p in again.rglob("*") if p.is_file()}
+    assert modes == {0o400}
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    change=st.dictionaries(
+        st.sampled_from(["digest", "immutable", "kind", "name", "uri", "shelf", "mac", "v"]),
+        st.one_of(
+            st.sampled_from(["d1", "d2", "tree", "blob", "models:/m/1", "models:/m/2"]),
+            st.booleans(),
+            st.text(max_size=8),
+            st.none(),
+        ),
+        min_size=1,
+    )
+)
+def test_no_rewrite_of_a_memo_redirects_a_version(models: Models, change: dict[str, Any]) -> None:
+    target = local_model_dir("models:/m/2")
+    assert target.name == models.digest[2].hex
+    names = {"d1": str(models.digest[1]), "d2": str(models.digest[2])}
+    change = {k: names.get(v, v) if isinstance(v, str) else v for k, v in change.items()}
+    memo = models.memo_path("models:/m/2")
+    if memo.exists():
+        _rewrite_memo(memo, change)
+    assert local_model_dir("models:/m/2") == target
+    assert _pickle(target).read_bytes() == _pickle(local_model_dir("models:/m/2")).read_bytes()
