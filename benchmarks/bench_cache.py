@@ -1,37 +1,50 @@
 """Cache benchmark: what a warm ``load_model`` costs, including the check that the cached copy
-is still the bytes that were verified.
+is still the bytes that were verified, and what the other ways of proving it would cost.
 
 Two models on a local shelf: a small scikit-learn model, and the same model with 200 extra
-files of 512 KiB (~100 MiB). For each: the first load (fills the cache), then the median of
-warm loads in the same process, and the time of the cache check alone (``local_model_dir``).
+files of 512 KiB (100 MiB). For each it prints, in ms (min / median of repeated runs):
+
+* ``warm load``: ``pyfunc.load_model`` of a numbered version already in the cache;
+* ``check``: ``local_model_dir`` alone (the memo, and the cached folder's check);
+* ``rehash``: hashing every file of the folder instead (what checking by content costs);
+* ``build link`` / ``build copy``: making the cached folder from cached blobs, with hard
+  links (chosen) or with read-only copies, each hashed after it is placed.
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_cache.py
+    .venv/bin/python benchmarks/bench_cache.py          # this checkout's src/
+    PYTHONPATH=<other>/src .venv/bin/python benchmarks/bench_cache.py   # another version
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "src"))
+if not os.environ.get("PYTHONPATH"):
+    sys.path.insert(0, str(ROOT / "src"))
 
-WARM_N = 30
+WARM_N = 40
+BUILD_N = 5
 
 
-def _median_ms(fn: object, n: int = WARM_N) -> float:
+def _times(fn: Callable[[], Any], n: int, before: Callable[[], Any] | None = None) -> str:
     times = []
     for _ in range(n):
+        if before is not None:
+            before()
         t = time.perf_counter()
-        fn()  # type: ignore[operator]
+        fn()
         times.append((time.perf_counter() - t) * 1000)
-    return statistics.median(times)
+    return f"{min(times):.2f} / {statistics.median(times):.2f}"
 
 
 def main() -> None:
@@ -42,39 +55,57 @@ def main() -> None:
         from sklearn.linear_model import LinearRegression
 
         import modelshelf as mlflow
+        from modelshelf.cas import hash_file
         from modelshelf.uri import local_model_dir
 
         mlflow.set_shelf(f"{tmp}/shelf")
         x = np.arange(20, dtype=float).reshape(10, 2)
         model = LinearRegression().fit(x, x.sum(axis=1))
-        with mlflow.start_run():
+        with mlflow.start_run() as run:
             mlflow.sklearn.log_model(model, name="small", registered_model_name="small")
-            mlflow.sklearn.log_model(model, name="big", registered_model_name="big")
-        client = mlflow.MlflowClient()
-        big_run = client.get_model_version("big", "1").run_id
-        # The big model: the same sklearn model plus 200 files, as a new version of "big".
         big_dir = Path(tmp) / "big-model"
         mlflow.sklearn.save_model(model, str(big_dir))
         (big_dir / "extra").mkdir()
         for i in range(200):
             (big_dir / "extra" / f"part-{i:03d}.bin").write_bytes(os.urandom(512 << 10))
-        client.log_artifacts(big_run, str(big_dir), "big-data")
-        client.create_model_version("big", f"runs:/{big_run}/big-data")
-        rows = []
+        client = mlflow.MlflowClient()
+        client.log_artifacts(run.info.run_id, str(big_dir), "big")
+        client.create_registered_model("big")
+        client.create_model_version("big", f"runs:/{run.info.run_id}/big")
+        print(
+            f"{'model':<20}{'warm load':>16}{'check':>16}{'rehash':>16}"
+            f"{'build link':>16}{'build copy':>16}   (ms, min / median)"
+        )
         for name, uri in (
             ("small sklearn", "models:/small/1"),
-            ("200 files, 100 MiB", "models:/big/2"),
+            ("200 files, 100 MiB", "models:/big/1"),
         ):
-            t = time.perf_counter()
-            loaded = mlflow.pyfunc.load_model(uri)
-            first = (time.perf_counter() - t) * 1000
-            loaded.predict(x)
-            warm = _median_ms(lambda uri=uri: mlflow.pyfunc.load_model(uri))
-            check = _median_ms(lambda uri=uri: local_model_dir(uri))
-            rows.append((name, first, warm, check))
-        print(f"{'model':<22}{'first load':>12}{'warm load':>12}{'cache check':>13}  (ms, median)")
-        for name, first, warm, check in rows:
-            print(f"{name:<22}{first:>12.1f}{warm:>12.2f}{check:>13.2f}")
+            mlflow.pyfunc.load_model(uri).predict(x)
+            warm = _times(lambda uri=uri: mlflow.pyfunc.load_model(uri), WARM_N)
+            check = _times(lambda uri=uri: local_model_dir(uri), WARM_N)
+            folder = local_model_dir(uri)
+            files = [p for p in folder.rglob("*") if p.is_file()]
+            rehash = _times(lambda files=files: [hash_file(str(p)) for p in files], BUILD_N)
+
+            def drop(folder: Path = folder) -> None:
+                for d in [folder, *(p for p in folder.rglob("*") if p.is_dir())]:
+                    os.chmod(d, 0o700)
+                shutil.rmtree(folder)
+
+            link = _times(lambda uri=uri: local_model_dir(uri), BUILD_N, drop)
+            real_link = os.link
+
+            def no_link(*args: Any, **kwargs: Any) -> None:
+                raise OSError("links disabled: copies")
+
+            os.link = no_link  # type: ignore[assignment]
+            try:
+                copy = _times(lambda uri=uri: local_model_dir(uri), BUILD_N, drop)
+            finally:
+                os.link = real_link
+            drop()
+            local_model_dir(uri)
+            print(f"{name:<20}{warm:>16}{check:>16}{rehash:>16}{link:>16}{copy:>16}")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,9 @@ import json
 import os
 import shutil
 import stat
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -73,6 +75,59 @@ def _cached_tree(cache: LocalCache, digest: Digest) -> Tree | None:
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What an intact entry looks like, derived once per process from its verified manifest."""
+
+    files: list[tuple[str, str, Digest, int]]  # relative path, absolute path, digest, mode
+    folders: dict[str, dict[str, bool]]  # absolute folder path -> {name: is a folder}
+
+
+_PLANS: OrderedDict[tuple[str, str, str], _Plan] = OrderedDict()
+_PLANS_MAX = 256
+_PLANS_LOCK = threading.Lock()
+
+
+def _plan(root: Path, entries: list[_Entry], *, listing: bool) -> _Plan:
+    base = str(root)
+    files = [
+        (rel, os.path.join(base, *rel.split("/")), digest, _mode(executable))
+        for rel, digest, executable in entries
+    ]
+    folders: dict[str, dict[str, bool]] = {}
+    if listing:
+        folders[base] = {}
+        for rel, _, _ in entries:
+            parts = rel.split("/")
+            for i in range(len(parts)):
+                parent = os.path.join(base, *parts[:i])
+                is_dir = i < len(parts) - 1
+                folders.setdefault(parent, {})[parts[i]] = is_dir
+                if is_dir:
+                    folders.setdefault(os.path.join(base, *parts[: i + 1]), {})
+    return _Plan(files, folders)
+
+
+def _plan_for(cache: LocalCache, kind: str, digest: Digest, name: str) -> _Plan | None:
+    target = cache_target(cache, kind, digest, name)
+    key = (str(target), kind, digest.hex)
+    with _PLANS_LOCK:
+        found = _PLANS.get(key)
+        if found is not None:
+            _PLANS.move_to_end(key)
+            return found
+    tree = _cached_tree(cache, digest) if kind == "tree" else None
+    if kind == "tree" and tree is None:
+        return None
+    root = target if kind == "tree" else target.parent
+    plan = _plan(root, _entries(kind, digest, tree, name), listing=kind == "tree")
+    with _PLANS_LOCK:
+        _PLANS[key] = plan
+        while len(_PLANS) > _PLANS_MAX:
+            _PLANS.popitem(last=False)
+    return plan
+
+
 def cached_entry(cache: LocalCache, kind: str, digest: Digest, name: str) -> Path | None:
     """The cached folder (or file) for ``digest`` if it is provably intact, else None.
 
@@ -85,34 +140,24 @@ def cached_entry(cache: LocalCache, kind: str, digest: Digest, name: str) -> Pat
         os.lstat(target)
     except FileNotFoundError:
         return None
-    tree = _cached_tree(cache, digest) if kind == "tree" else None
-    if kind == "tree" and tree is None:
+    plan = _plan_for(cache, kind, digest, name)
+    if plan is None:
         _remove(root)  # its manifest is gone: nothing to check it against
         return None
-    if _problems(cache, root, _entries(kind, digest, tree, name), listing=kind == "tree"):
+    if _problems(cache, plan):
         _remove(root if kind == "tree" else target)
         return None
     return target
 
 
-def _problems(
-    cache: LocalCache,
-    root: Path,
-    entries: list[_Entry],
-    *,
-    listing: bool,
-    rehash: bool = False,
-) -> list[str]:
-    """What is wrong with the entry at ``root`` (empty: intact). With ``rehash`` every file is
-    hashed again; otherwise only those whose stat does not match the memo."""
-    problems: list[str] = []
-    if listing:
-        problems += _listing_problems(root, entries)
-        if problems:
-            return problems
-    paths = [root.joinpath(*rel.split("/")) for rel, _, _ in entries]
+def _problems(cache: LocalCache, plan: _Plan, *, rehash: bool = False) -> list[str]:
+    """What is wrong with an entry (empty: intact). With ``rehash`` every file is hashed
+    again; otherwise only those whose stat does not match the memo."""
+    problems = _listing_problems(plan)
+    if problems:
+        return problems
     stats: list[os.stat_result | None] = []
-    for path in paths:
+    for _, path, _, _ in plan.files:
         try:
             stats.append(os.lstat(path))
         except FileNotFoundError:
@@ -123,56 +168,42 @@ def _problems(
         else cache.state.get_many(st for st in stats if st is not None)
     )
     it = iter(known)
-    for (rel, digest, executable), path, st in zip(entries, paths, stats):
+    for (rel, path, digest, mode), st in zip(plan.files, stats):
         if st is None:
             problems.append(f"{rel}: missing")
             continue
         memo = None if rehash else next(it)
-        if (
-            memo == digest
-            and stat.S_ISREG(st.st_mode)
-            and stat.S_IMODE(st.st_mode) == _mode(executable)
-        ):
+        if memo == digest and stat.S_ISREG(st.st_mode) and stat.S_IMODE(st.st_mode) == mode:
             continue
-        if not cache.recheck(path, digest, mode=_mode(executable)):
+        if not cache.recheck(Path(path), digest, mode=mode):
             problems.append(f"{rel}: content changed (not {digest})")
     return problems
 
 
-def _listing_problems(root: Path, entries: list[_Entry]) -> list[str]:
+def _listing_problems(plan: _Plan) -> list[str]:
     """Every folder holds exactly the manifest's names (no extra file, no symlink), 0700."""
-    children: dict[str, dict[str, bool]] = {"": {}}
-    for rel, _, _ in entries:
-        parts = rel.split("/")
-        for i in range(len(parts)):
-            parent = "/".join(parts[:i])
-            is_dir = i < len(parts) - 1
-            children.setdefault(parent, {})[parts[i]] = is_dir
-            if is_dir:
-                children.setdefault("/".join(parts[: i + 1]), {})
     problems: list[str] = []
-    for folder, expected in children.items():
-        path = root.joinpath(*folder.split("/")) if folder else root
+    for path, expected in plan.folders.items():
         try:
             st = os.lstat(path)
             if not stat.S_ISDIR(st.st_mode):
-                problems.append(f"{folder or '.'}: not a folder")
+                problems.append(f"{path}: not a folder")
                 continue
             if stat.S_IMODE(st.st_mode) != 0o700:
-                problems.append(f"{folder or '.'}: mode {stat.S_IMODE(st.st_mode):o}, not 700")
+                problems.append(f"{path}: mode {stat.S_IMODE(st.st_mode):o}, not 700")
             with os.scandir(path) as it:
                 found = {e.name: e.is_dir(follow_symlinks=False) for e in it}
         except FileNotFoundError:
-            problems.append(f"{folder or '.'}: missing")
+            problems.append(f"{path}: missing")
             continue
         if found != expected:
             extra = sorted(set(found) - set(expected))
             odd = sorted(n for n in expected if n in found and found[n] != expected[n])
             missing = sorted(set(expected) - set(found))
             problems.append(
-                f"{folder or '.'}: holds {extra} that the manifest does not name"
+                f"{path}: holds {extra} that the manifest does not name"
                 if extra
-                else f"{folder or '.'}: {odd or missing} differ from the manifest"
+                else f"{path}: {odd or missing} differ from the manifest"
             )
     return problems
 
@@ -439,7 +470,7 @@ def check_entries(
         entries = _entries(kind, digest, tree, name)
         root = path if kind == "tree" else path.parent
         report.bytes_checked += sum(_size(root.joinpath(*rel.split("/"))) for rel, _, _ in entries)
-        problems = _problems(cache, root, entries, listing=kind == "tree", rehash=True)
+        problems = _problems(cache, _plan(root, entries, listing=kind == "tree"), rehash=True)
         if not problems:
             intact.append((kind, digest, name))
             continue
