@@ -497,17 +497,17 @@ def _size(path: Path) -> int:
 def _cached_entries(cache: LocalCache) -> Iterable[tuple[str, Digest | None, str, Path]]:
     trees = cache.root / "trees"
     for entry in _scan(trees):
-        if entry.name.startswith(".tmp-"):
+        if entry.name.startswith((".tmp-", ".bad-")):
             continue
         yield "tree", _hex(entry.name), "", Path(entry.path)
     for folder in _scan(cache.root / "files"):
         digest = _hex(folder.name)
         if digest is None or not folder.is_dir(follow_symlinks=False):
-            if not folder.name.startswith(".tmp-"):
+            if not folder.name.startswith((".tmp-", ".bad-")):
                 yield "blob", None, "", Path(folder.path)
             continue
         for file in _scan(Path(folder.path)):
-            if not file.name.startswith(".tmp-"):
+            if not file.name.startswith((".tmp-", ".bad-")):
                 yield "blob", digest, file.name, Path(file.path)
 
 
