@@ -358,3 +358,21 @@ def test_no_rewrite_of_a_memo_redirects_a_version(models: Models, change: dict[s
         _rewrite_memo(memo, change)
     assert local_model_dir("models:/m/2") == target
     assert _pickle(target).read_bytes() == _pickle(local_model_dir("models:/m/2")).read_bytes()
+
+
+def test_folder_or_symlink_in_place_of_a_cached_blob_is_not_used(
+    models: Models, tmp_path: Path
+) -> None:
+    folder = local_model_dir("models:/m/1")
+    good = _pickle(folder).read_bytes()
+    entry = resolve_uri(f"models:/m/1/{_pickle(folder).name}")
+    assert entry.digest is not None
+    blob = models.shelf.blobs.cache.path(entry.digest)
+    blob.unlink()
+    blob.mkdir()
+    assert models.shelf.blobs.get(entry.digest) == good
+    blob.unlink()
+    (tmp_path / "evil").write_bytes(_other_pickle(models, len(good)))
+    blob.symlink_to(tmp_path / "evil")
+    assert models.shelf.blobs.get(entry.digest) == good
+    np.testing.assert_allclose(models.predict("models:/m/1"), models.a)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import stat
 import uuid
 from dataclasses import dataclass, field
@@ -251,6 +252,8 @@ class LocalCache:
             os.unlink(path)
         except FileNotFoundError:
             pass
+        except IsADirectoryError:  # a folder put where a blob belongs
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def _same_file(a: os.stat_result, b: os.stat_result) -> bool:
