@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from modelshelf.cas._cache import LocalCache
+from modelshelf.cas._cache import LocalCache, make_private_dirs, write_private
 from modelshelf.cas._digest import Digest, blob_key, hash_bytes, hash_file, key_to_digest
 from modelshelf.cas._store import BlobStore, PutStats, VerifyProblem, VerifyReport
 from modelshelf.cas._tree import Tree, TreeEntry, check_relpath, scan_dir
@@ -28,5 +28,7 @@ __all__ = [
     "hash_bytes",
     "hash_file",
     "key_to_digest",
+    "make_private_dirs",
     "scan_dir",
+    "write_private",
 ]

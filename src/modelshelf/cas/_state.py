@@ -4,9 +4,9 @@ Unchanged files are not re-hashed when they are logged again, and verified cache
 not re-hashed when they are read again. DVC keys its state on (inode, size, mtime) alone, but
 mtimes can be set (``cp -p``, archive extraction, reproducible builds), and a deleted file's
 inode is reused: a new file with the same inode, size and mtime would inherit the old digest.
-The change time (ctime) cannot be set by users and changes on every write, so files being
-*logged* are matched on it too. The cache's own read-only blobs are matched without it: hard
-links into downloaded folders change their ctime, and their mtime is ours.
+The change time (ctime) cannot be set by users and changes on every write, chmod and utime,
+so every file is matched on it too: files being logged, and the cache's own blobs and folders
+(a new hard link to a blob also changes its ctime; that costs one re-hash, never a wrong answer).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -29,8 +29,9 @@ _Row = tuple[int, int, int, int, int, str]
 class HashState:
     """sqlite-backed memo of file digests; every failure degrades to "not cached"."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, prepare: Callable[[], None] | None = None) -> None:
         self._path = path
+        self._prepare = prepare
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self._pending: list[_Row] | None = None
@@ -39,7 +40,12 @@ class HashState:
         if self._conn is not None:
             return self._conn
         try:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
+            if self._prepare is not None:
+                self._prepare()
+            else:
+                self._path.parent.mkdir(parents=True, exist_ok=True)
+            # Created 0600 here: SQLite gives its -wal and -shm files the database's mode.
+            os.close(os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600))
             conn = sqlite3.connect(self._path, timeout=10, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
@@ -48,7 +54,7 @@ class HashState:
                 " mtime_ns INTEGER, ctime_ns INTEGER, digest TEXT, PRIMARY KEY (dev, ino))"
             )
             self._conn = conn
-        except sqlite3.Error:
+        except (sqlite3.Error, OSError):
             self._conn = None
         return self._conn
 
@@ -57,7 +63,8 @@ class HashState:
     ) -> list[Digest | None]:
         """Digests memoised for these files (None where unknown or changed), in order.
 
-        ``check_ctime=False`` is only for files nobody else writes (the cache's blobs).
+        ``check_ctime=False`` trusts a file whose mtime was put back after an edit: only for
+        callers that re-check the bytes some other way.
         """
         stats = list(stats)
         with self._lock:

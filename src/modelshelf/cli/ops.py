@@ -73,6 +73,13 @@ def download(
     metavar="SEQ:SHA256",
     help="A head recorded elsewhere (printed by an earlier verify): it must be in the log.",
 )
+@click.option(
+    "--cache",
+    "cache",
+    is_flag=True,
+    help="Check the local cache instead: re-hash every cached blob, model folder and memo, "
+    "and repair what is bad (fetch it again, rebuild it, or remove it).",
+)
 @global_options
 @pass_state
 @click.pass_context
@@ -82,10 +89,17 @@ def verify(
     deep: bool,
     trusted: tuple[str, ...],
     expect_head: str | None,
+    cache: bool,
 ) -> None:
     """Check the registry: the commit hash chain, checkpoints, and that every version's files
     exist (--deep: and hash to their digests); with trusted keys, every signature, the write
-    policy and the remembered head. Exits 1 when it finds problems."""
+    policy and the remembered head. Exits 1 when it finds problems.
+
+    With --cache, check the local cache (it works offline); exits 1 when an entry was bad,
+    even though it was repaired."""
+    if cache:
+        _verify_cache(ctx, state)
+        return
     client = state.client()
     if trusted:
         from modelshelf.client import Client
@@ -106,6 +120,18 @@ def verify(
     data["problems"] = [{**as_data(p), "message": str(p)} for p in report.problems]
     data["head"] = head
     emit(state, data, human)
+    if not report.ok:
+        ctx.exit(EXIT_PROBLEMS)
+
+
+def _verify_cache(ctx: click.Context, state: State) -> None:
+    from modelshelf.uri import verify_cache
+
+    report = verify_cache(state.shelf())
+    data = as_data(report)
+    data["ok"] = report.ok
+    data["problems"] = [{**as_data(p), "message": str(p)} for p in report.problems]
+    emit(state, data, lambda: "\n".join([str(report), *(f"note: {n}" for n in report.notes)]))
     if not report.ok:
         ctx.exit(EXIT_PROBLEMS)
 

@@ -193,8 +193,11 @@ def _store_cached(index: _Index) -> None:
     }
     tmp = file.with_name(f"{file.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps(payload), encoding="utf-8")
+        for folder in (file.parent.parent, file.parent):  # the cache is private: 0700, 0600
+            os.makedirs(folder, 0o700, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(json.dumps(payload))
         os.replace(tmp, file)
     except OSError:
         tmp.unlink(missing_ok=True)  # a read-only cache only costs speed

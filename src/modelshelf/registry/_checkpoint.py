@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from modelshelf.cas import write_private
 from modelshelf.errors import CheckpointError
 from modelshelf.registry._log import CHECKPOINTS_PREFIX, sha256_hex
 from modelshelf.registry._state import ModelRec, RegistryState, VersionRec, gc_paused
@@ -377,10 +376,7 @@ class CheckpointStore:
         if path is None:
             return
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".tmp-{name}.{os.getpid()}.{uuid.uuid4().hex[:8]}")
-            tmp.write_bytes(data)
-            os.replace(tmp, path)
+            write_private(path, data)  # the cache is private to its user, whatever the umask
         except OSError:
             pass  # the cache is an optimisation; a read-only home must not fail reads
 

@@ -7,8 +7,19 @@
 
 from __future__ import annotations
 
+from modelshelf.uri._cached import CacheProblem, CacheReport, verify_cache
 from modelshelf.uri._download import download_uri, local_model_dir
 from modelshelf.uri._parse import ParsedURI, parse_uri
 from modelshelf.uri._resolve import Resolved, resolve_uri
 
-__all__ = ["ParsedURI", "Resolved", "download_uri", "local_model_dir", "parse_uri", "resolve_uri"]
+__all__ = [
+    "CacheProblem",
+    "CacheReport",
+    "ParsedURI",
+    "Resolved",
+    "download_uri",
+    "local_model_dir",
+    "parse_uri",
+    "resolve_uri",
+    "verify_cache",
+]

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import posixpath
 import shutil
 import tempfile
-import uuid
 import warnings
 from pathlib import Path
 from typing import Any
@@ -23,6 +20,7 @@ from modelshelf.errors import (
     StorageError,
 )
 from modelshelf.runs import materialise
+from modelshelf.uri._cached import Memo, cached_entry, materialise_cached
 from modelshelf.uri._parse import parse_uri
 from modelshelf.uri._resolve import Resolved, resolve_uri
 
@@ -93,15 +91,20 @@ def local_model_dir(uri: str | os.PathLike[str], shelf: str | Shelf | None = Non
     """A local, read-only folder (or file) holding what ``uri`` names, for loaders.
 
     Shelf content is materialised once under the cache (``<cache>/trees/<digest>``, files
-    hard-linked to verified blobs), so loading it again reads nothing remote. URIs that always
-    name the same bytes (digests, logged artifacts, numbered versions) are remembered, so
-    they load offline; an alias, ``latest`` or stage is re-resolved, and when the shelf cannot
-    be reached, the last answer is used with an :class:`OfflineFallbackWarning`.
-    A local path is returned as is.
+    hard-linked to verified blobs), so loading it again reads nothing remote. Each time, the
+    cached copy is used only while it is provably the bytes that were verified (every file's
+    inode, size, mtime and ctime as recorded when it was hashed, every folder holding exactly
+    the manifest's names); a file that changed is re-hashed, and a copy that no longer matches
+    is rebuilt from verified blobs. URIs that always name the same bytes (digests, logged
+    artifacts, numbered versions) are remembered in a memo authenticated with the cache's
+    secret key, so they load offline; a memo that was edited or copied in is ignored. An
+    alias, ``latest`` or stage is always re-resolved, and when the shelf cannot be reached, the
+    last answer is used with an :class:`OfflineFallbackWarning`. A local path is returned as is.
 
     Raises:
         InvalidURIError: a malformed URI.
         NotFoundError: (a subclass naming) what does not exist.
+        IntegrityError: cached bytes changed while the folder was being built.
     """
     parsed = parse_uri(uri)
     if parsed.scheme == "local":
@@ -111,9 +114,10 @@ def local_model_dir(uri: str | os.PathLike[str], shelf: str | Shelf | None = Non
     if parsed.scheme == "fsspec":
         return download_uri(uri)
     shelf_obj = get_shelf(shelf)
-    memo = _Memo(shelf_obj, parsed.uri)
+    cache = shelf_obj.blobs.cache
+    memo = Memo(cache, shelf_obj.url, parsed.uri)
     remembered = memo.load()
-    if remembered is not None and remembered.get("immutable"):
+    if remembered is not None and remembered.get("immutable") is True:
         found = _materialised(shelf_obj, remembered)
         if found is not None:
             return found
@@ -142,94 +146,31 @@ def local_model_dir(uri: str | os.PathLike[str], shelf: str | Shelf | None = Non
         "kind": resolved.kind,
         "name": name,
     }
-    path = _materialise_cached(shelf_obj, resolved.kind, resolved.digest, resolved.tree, name)
-    if remembered != record:
+    path = materialise_cached(
+        cache, shelf_obj.blobs, resolved.kind, resolved.digest, resolved.tree, name
+    )
+    if remembered is None or any(remembered.get(k) != v for k, v in record.items()):
         memo.save(record)
     return path
 
 
 def _materialised(shelf: Shelf, record: dict[str, Any]) -> Path | None:
-    """The cached folder/file of a remembered resolution, made from cached blobs if needed."""
+    """The verified cached folder/file of a remembered resolution, rebuilt from cached (or
+    fetched) blobs if it is missing or was damaged; None if that cannot be done."""
     digest = Digest.parse(record["digest"])
-    path = _cache_target(shelf, record["kind"], digest, record["name"])
-    if path.exists():
-        return path
+    cache = shelf.blobs.cache
+    found = cached_entry(cache, record["kind"], digest, record["name"])
+    if found is not None:
+        return found
     try:
+        tree = None
         if record["kind"] == "tree":
-            tree_path = shelf.blobs.cache.lookup(digest)
+            tree_path = cache.lookup(digest)
             if tree_path is None:
                 return None
             tree = Tree.from_bytes(tree_path.read_bytes())
-            return _materialise_cached(shelf, "tree", digest, tree, record["name"])
-        if shelf.blobs.cache.lookup(digest) is None:
+        elif cache.lookup(digest) is None:
             return None
-        return _materialise_cached(shelf, "blob", digest, None, record["name"])
-    except (OSError, NotFoundError):
+        return materialise_cached(cache, shelf.blobs, record["kind"], digest, tree, record["name"])
+    except (OSError, NotFoundError, ValueError):
         return None
-
-
-def _cache_target(shelf: Shelf, kind: str, digest: Digest, name: str) -> Path:
-    root = shelf.blobs.cache.root
-    if kind == "tree":
-        return root / "trees" / digest.hex
-    return root / "files" / digest.hex / name
-
-
-def _materialise_cached(
-    shelf: Shelf, kind: str, digest: Digest, tree: Tree | None, name: str
-) -> Path:
-    target = _cache_target(shelf, kind, digest, name)
-    if target.exists():
-        return target
-    if kind == "tree":
-        assert tree is not None
-        staging = target.parent / f".tmp-{digest.hex[:16]}-{uuid.uuid4().hex[:12]}"
-        shelf.blobs.get_tree(digest, staging, tree=tree)
-        _publish(staging, target)
-        return target
-    cached = shelf.blobs.fetch(digest)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".tmp-{uuid.uuid4().hex[:12]}"
-    try:
-        os.link(cached, tmp)
-    except OSError:
-        shutil.copyfile(cached, tmp)
-        os.chmod(tmp, 0o444)
-    _publish(tmp, target)
-    return target
-
-
-def _publish(staging: Path, target: Path) -> None:
-    """Rename into place; a concurrent loader that got there first wins (same bytes)."""
-    try:
-        os.rename(staging, target)
-    except OSError:
-        if not target.exists():
-            raise
-    finally:
-        if staging.is_dir():
-            shutil.rmtree(staging, ignore_errors=True)
-        elif staging.exists():
-            staging.unlink()
-
-
-class _Memo:
-    """The last resolution of a URI on a shelf, kept in the cache folder."""
-
-    def __init__(self, shelf: Shelf, uri: str) -> None:
-        key = hashlib.sha256(f"{shelf.url}\n{uri}".encode()).hexdigest()
-        self.path = shelf.blobs.cache.root / "resolved" / key[:2] / f"{key}.json"
-
-    def load(self) -> dict[str, Any] | None:
-        try:
-            data: dict[str, Any] = json.loads(self.path.read_text())
-            Digest.parse(data["digest"])
-            return data
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-
-    def save(self, record: dict[str, Any]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex[:8]}")
-        tmp.write_text(json.dumps(record, sort_keys=True))
-        os.replace(tmp, self.path)
