@@ -413,7 +413,7 @@ class BlobStore:
             )
         paths = self._fetch_many([(e.digest, e.size) for e in tree])
         dest.parent.mkdir(parents=True, exist_ok=True)
-        staging = dest.parent / f".tmp-{dest.name}-{uuid.uuid4().hex[:12]}"
+        staging = dest.parent / f".tmp-{dest.name[:64]}-{uuid.uuid4().hex[:12]}"
         staging.mkdir()
         try:
             for entry in tree:

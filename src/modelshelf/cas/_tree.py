@@ -269,7 +269,7 @@ def scan_dir(root: str | os.PathLike[str], *, prefix: str = "") -> list[LocalFil
                 if os.path.commonpath([base, target]) != base:
                     raise refuse(
                         rel_path,
-                        f"is a symlink to {target!r}, outside the folder; copy the file or "
+                        f"is a symlink to {target!r}, outside the tree being logged; copy the file or "
                         "folder in instead",
                     )
                 full = target

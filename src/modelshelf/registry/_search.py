@@ -85,7 +85,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
                 end += 1
             out.append(("str", text[pos : end + 1]))
             pos = end + 1
-        elif ch.isdigit() or (ch == "-" and pos + 1 < n and text[pos + 1].isdigit()):
+        elif "0" <= ch <= "9" or (ch == "-" and pos + 1 < n and "0" <= text[pos + 1] <= "9"):
             m = re.compile(r"-?\d+(?:\.\d+)?").match(text, pos)
             assert m is not None
             out.append(("num", m.group()))
