@@ -208,7 +208,7 @@ _structured = st.recursive(
     max_leaves=25,
 )
 
-_fast = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+_fast = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @_fast
@@ -255,7 +255,7 @@ _spec_fields = st.fixed_dictionaries(
 )
 
 
-@_fast
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.fixed_dictionaries(
         {},

@@ -326,3 +326,35 @@ def test_hypothesis_filter_strings(client: Client, text: str, order: list[str]) 
     _only_typed(client.search_model_versions, filter_string=text)
     _only_typed(client.search_model_versions, order_by=order)
     _only_typed(client.search_registered_models, filter_string=text)
+
+
+def test_search_runs_arguments(client: Client) -> None:
+    with pytest.raises(InvalidInputError, match="max_results"):
+        client.search_runs(max_results="ten")  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match="page_token"):
+        client.search_runs(page_token="abc")
+    assert len(client.search_runs(experiment_names=["e"], max_results=1)) == 1
+
+
+def test_damaged_records_are_malformed_metadata(tmp_path: Path) -> None:
+    from modelshelf.cas import Tree
+    from modelshelf.errors import MalformedMetadataError
+
+    client = Client(str(tmp_path / "shelf"))
+    run_id = client.create_run().info.run_id
+    meta = tmp_path / "shelf" / "runs" / run_id / "meta.json"
+    meta.chmod(0o644)
+    meta.write_bytes(b"\xff{not json")
+    with pytest.raises(MalformedMetadataError, match="run record"):
+        Client(str(tmp_path / "shelf")).get_run(run_id)
+    with pytest.raises(MalformedMetadataError, match="nested too deeply"):
+        Tree.from_bytes(b"[" * 100_000)
+
+
+@pytest.mark.parametrize("text", ["²", "version_number = ²", "name = 'a' AND -²"])
+def test_filters_with_non_ascii_digits_are_invalid_input(client: Client, text: str) -> None:
+    # Found by test_hypothesis_filter_strings: '²'.isdigit() is True, but it is no number.
+    with pytest.raises(InvalidInputError):
+        client.search_model_versions(filter_string=text)
+    with pytest.raises(InvalidInputError):
+        client.search_runs(filter_string=text)

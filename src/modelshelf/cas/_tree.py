@@ -161,6 +161,8 @@ class Tree:
             doc = json.loads(data)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise MalformedMetadataError(f"not a tree manifest (invalid JSON): {exc}") from exc
+        except RecursionError:
+            raise MalformedMetadataError("not a tree manifest (JSON nested too deeply)") from None
         if not isinstance(doc, dict) or doc.get("type") != MANIFEST_TYPE:
             raise MalformedMetadataError("not a tree manifest (missing type 'modelshelf.tree')")
         if doc.get("version") != MANIFEST_VERSION:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import operator
 import os
 import sys
 import tempfile
@@ -228,6 +229,11 @@ class RunsClient:
         Raises:
             InvalidInputError: a malformed filter or order_by.
         """
+        if page_token:
+            raise InvalidInputError(
+                "search_runs returns every match in one page; pass page_token=None"
+            )
+        _count(max_results)
         clauses = parse_filter(filter_string)
         order = parse_order_by(order_by)
         ids: list[str] | None = None
@@ -240,7 +246,7 @@ class RunsClient:
         records = self._runs_records.read_runs(self._runs_records.run_ids(ids))
         runs = [self._runs_to_run(r) for r in records]
         runs = [r for r in runs if all(c.matches(r) for c in clauses)]
-        return sort_runs(runs, order)[: max(0, int(max_results))]
+        return sort_runs(runs, order)[: max(0, _count(max_results))]
 
     # ---------------------------------------------------------------- params/metrics/tags
     def log_param(self, run_id: str, key: str, value: Any) -> Any:
@@ -583,6 +589,15 @@ class RunsClient:
             tags=dict(sorted(record.tags.items())),
         )
         return Run(info, data)
+
+
+def _count(value: object) -> int:
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        return operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        raise InvalidInputError(f"max_results must be an integer, got {value!r}") from None
 
 
 def _order(m: Metric) -> tuple[int, int]:
