@@ -358,3 +358,14 @@ def test_filters_with_non_ascii_digits_are_invalid_input(client: Client, text: s
         client.search_model_versions(filter_string=text)
     with pytest.raises(InvalidInputError):
         client.search_runs(filter_string=text)
+
+
+def test_start_time_and_local_paths_must_have_the_right_type(client: Client, run_id: str) -> None:
+    for bad in ("noon", [1], float("nan")):
+        with pytest.raises(InvalidInputError, match="start_time"):
+            client.create_run(experiment_name="e", start_time=bad)  # type: ignore[arg-type]
+    assert client.create_run(experiment_name="e", start_time=1.7e12).info.start_time == 1.7e12
+    with pytest.raises(InvalidInputError, match="local path"):
+        client.log_artifact(run_id, None)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match="local path"):
+        client.log_artifacts(run_id, 3)  # type: ignore[arg-type]

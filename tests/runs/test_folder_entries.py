@@ -13,11 +13,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 
 import modelshelf as mlflow
 from modelshelf._shelf import Shelf
 from modelshelf.cas import MAX_PATH_BYTES, MAX_PATH_PART_BYTES, scan_dir
-from modelshelf.errors import InvalidPathError, UnloggableFileError
+from modelshelf.errors import InvalidPathError, ModelshelfError, UnloggableFileError
 from modelshelf.runs import RunsClient
 from tests.pyfunc._models import LinModel
 
@@ -217,3 +219,82 @@ def test_pyfunc_log_model_refuses_a_dangling_link_in_its_artifacts(
         mlflow.pyfunc.log_model(name="m", python_model=LinModel(), artifacts={"d": str(data)})
     run = mlflow.active_run()
     assert run is None or mlflow.MlflowClient().list_artifacts(run.info.run_id) == []
+
+
+def test_log_model_refuses_a_bad_name_before_saving(active_shelf: Shelf) -> None:
+    for name in ("x" * 300, "../up", "a\ud800"):
+        with pytest.raises(InvalidPathError):
+            mlflow.pyfunc.log_model(name=name, python_model=LinModel())
+    run = mlflow.active_run()
+    assert run is None or mlflow.MlflowClient().list_artifacts(run.info.run_id) == []
+
+
+# ---------------------------------------------------------------------------- Hypothesis
+_byte_names = (
+    st.text(
+        st.characters(blacklist_categories=("Cs",), blacklist_characters="/\x00"),
+        min_size=1,
+        max_size=30,
+    ).map(str.encode)
+    | st.binary(min_size=1, max_size=40)
+    | st.builds(lambda n: b"n" * n, st.integers(200, 255))
+).filter(lambda b: b"/" not in b and b"\x00" not in b and b not in (b".", b"..") and len(b) < 256)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    entries=st.lists(
+        st.tuples(_byte_names, st.sampled_from(["file", "dir", "link"])),
+        min_size=1,
+        max_size=4,
+        unique_by=lambda e: e[0],
+    ),
+    prefix=st.sampled_from(["", "m", "/".join(["p" * 250] * 3)]),
+)
+def test_hypothesis_folder_names_are_logged_whole_or_refused(
+    runs: RunsClient, entries: list[tuple[bytes, str]], prefix: str
+) -> None:
+    """Whatever the names, a folder is either stored completely (the download holds exactly
+    its files) or refused with a ModelshelfError and nothing logged."""
+    work = Path(tempfile.mkdtemp(prefix="ms-hf-"))
+    try:
+        root = os.fsencode(work / "src")
+        os.mkdir(root)
+        expected: dict[bytes, bytes] = {}
+        first_file: bytes | None = None
+        for i, (name, kind) in enumerate(entries):
+            path = os.path.join(root, name)
+            if kind == "file" or (kind == "link" and first_file is None):
+                with open(path, "wb") as handle:
+                    handle.write(b"c%d" % i)
+                expected[name] = b"c%d" % i
+                first_file = first_file or name
+            elif kind == "dir":
+                os.mkdir(path)
+                with open(os.path.join(path, b"f"), "wb") as handle:
+                    handle.write(b"d%d" % i)
+                expected[name + b"/f"] = b"d%d" % i
+            else:
+                assert first_file is not None
+                os.symlink(first_file, path)
+                expected[name] = expected[first_file]
+        run_id = runs.create_run().info.run_id
+        try:
+            runs.log_artifacts(run_id, os.fsdecode(root), prefix or None)
+        except ModelshelfError:
+            event("refused")
+            assert runs.list_artifacts(run_id) == []
+            return
+        event("logged")
+        out = Path(runs.download_artifacts(run_id, "", str(work / "out")))
+        base = os.fsencode(out / prefix) if prefix else os.fsencode(out)
+        got = {
+            os.path.relpath(os.path.join(d, f), base): open(os.path.join(d, f), "rb").read()
+            for d, _dirs, files in os.walk(base)
+            for f in files
+        }
+        assert got == expected
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

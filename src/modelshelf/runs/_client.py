@@ -176,7 +176,7 @@ class RunsClient:
             "format": 1,
             "run_id": run_id,
             "run_name": name,
-            "start_time": int(start_time) if start_time is not None else now_ms(),
+            "start_time": _millis(start_time) if start_time is not None else now_ms(),
             "status": RunStatus.RUNNING,
             "tags": all_tags,
             "user_id": user,
@@ -233,7 +233,7 @@ class RunsClient:
             raise InvalidInputError(
                 "search_runs returns every match in one page; pass page_token=None"
             )
-        _count(max_results)
+        _count(max_results, "max_results")
         clauses = parse_filter(filter_string)
         order = parse_order_by(order_by)
         ids: list[str] | None = None
@@ -246,7 +246,7 @@ class RunsClient:
         records = self._runs_records.read_runs(self._runs_records.run_ids(ids))
         runs = [self._runs_to_run(r) for r in records]
         runs = [r for r in runs if all(c.matches(r) for c in clauses)]
-        return sort_runs(runs, order)[: max(0, _count(max_results))]
+        return sort_runs(runs, order)[: max(0, _count(max_results, "max_results"))]
 
     # ---------------------------------------------------------------- params/metrics/tags
     def log_param(self, run_id: str, key: str, value: Any) -> Any:
@@ -345,7 +345,7 @@ class RunsClient:
             RunNotFoundError: no such run.
         """
         self._runs_records.require_run(run_id)
-        self._runs_artifacts.log_file(run_id, os.fspath(local_path), artifact_path)
+        self._runs_artifacts.log_file(run_id, _local(local_path), artifact_path)
 
     def log_artifacts(
         self, run_id: str, local_dir: str | os.PathLike[str], artifact_path: str | None = None
@@ -359,7 +359,7 @@ class RunsClient:
             RunNotFoundError: no such run.
         """
         self._runs_records.require_run(run_id)
-        self._runs_artifacts.log_dir(run_id, os.fspath(local_dir), artifact_path)
+        self._runs_artifacts.log_dir(run_id, _local(local_dir), artifact_path)
 
     def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
         """Store ``text`` (UTF-8) as the file ``artifact_file`` of the run.
@@ -591,13 +591,33 @@ class RunsClient:
         return Run(info, data)
 
 
-def _count(value: object) -> int:
+def _count(value: object, what: str) -> int:
     try:
         if isinstance(value, bool):
             raise TypeError
         return operator.index(value)  # type: ignore[arg-type]
     except TypeError:
-        raise InvalidInputError(f"max_results must be an integer, got {value!r}") from None
+        raise InvalidInputError(f"{what} must be an integer, got {repr(value)[:60]}") from None
+
+
+def _millis(value: object) -> int:
+    try:
+        if isinstance(value, (str, bytes, bool)):
+            raise TypeError
+        return int(value)  # type: ignore[call-overload, no-any-return]
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidInputError(
+            f"start_time must be milliseconds since the epoch (a number), got {repr(value)[:60]}"
+        ) from None
+
+
+def _local(path: object) -> str:
+    try:
+        return os.fspath(path)  # type: ignore[call-overload, no-any-return]
+    except TypeError:
+        raise InvalidInputError(
+            f"the local path to log must be a str or os.PathLike, got {type(path).__name__}"
+        ) from None
 
 
 def _order(m: Metric) -> tuple[int, int]:
