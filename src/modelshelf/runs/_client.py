@@ -229,10 +229,6 @@ class RunsClient:
         Raises:
             InvalidInputError: a malformed filter or order_by.
         """
-        if page_token:
-            raise InvalidInputError(
-                "search_runs returns every match in one page; pass page_token=None"
-            )
         _count(max_results, "max_results")
         clauses = parse_filter(filter_string)
         order = parse_order_by(order_by)
