@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 
 import modelshelf as mlflow
 from modelshelf._shelf import Shelf
-from modelshelf.cas import MAX_PATH_BYTES, MAX_PATH_PART_BYTES, scan_dir
+from modelshelf.cas import scan_dir
+from modelshelf.cas._tree import MAX_PATH_BYTES, MAX_PATH_PART_BYTES
 from modelshelf.errors import InvalidPathError, ModelshelfError, UnloggableFileError
 from modelshelf.runs import RunsClient
 from tests.pyfunc._models import LinModel

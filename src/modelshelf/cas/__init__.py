@@ -12,14 +12,7 @@ from __future__ import annotations
 from modelshelf.cas._cache import LocalCache
 from modelshelf.cas._digest import Digest, blob_key, hash_bytes, hash_file, key_to_digest
 from modelshelf.cas._store import BlobStore, PutStats, VerifyProblem, VerifyReport
-from modelshelf.cas._tree import (
-    MAX_PATH_BYTES,
-    MAX_PATH_PART_BYTES,
-    Tree,
-    TreeEntry,
-    check_relpath,
-    scan_dir,
-)
+from modelshelf.cas._tree import Tree, TreeEntry, check_relpath, scan_dir
 
 __all__ = [
     "BlobStore",
@@ -31,8 +24,6 @@ __all__ = [
     "VerifyProblem",
     "VerifyReport",
     "blob_key",
-    "MAX_PATH_BYTES",
-    "MAX_PATH_PART_BYTES",
     "check_relpath",
     "hash_bytes",
     "hash_file",

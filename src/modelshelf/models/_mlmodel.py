@@ -70,25 +70,30 @@ MAX_YAML_NODES = 1_000_000
 class _BoundedLoader(yaml.SafeLoader):  # type: ignore[misc]
     """``yaml.SafeLoader`` that refuses deep nesting (before Python's recursion limit)."""
 
-    def __init__(self, stream: str) -> None:
+    def __init__(self, stream: str, source: str) -> None:
         super().__init__(stream)
         self._depth = 0
+        self._source = source
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         self._depth += 1
         try:
             if self._depth > MAX_YAML_DEPTH:
                 mark = self.peek_event().start_mark
-                raise _TooComplex(
-                    f"nests deeper than {MAX_YAML_DEPTH} levels (line {mark.line + 1})"
+                raise _too_complex(
+                    self._source,
+                    f"nests deeper than {MAX_YAML_DEPTH} levels (line {mark.line + 1})",
                 )
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
 
 
-class _TooComplex(Exception):
-    pass
+def _too_complex(source: str, what: str) -> MalformedMetadataError:
+    return MalformedMetadataError(
+        f"{source} {what}; it is not an MLmodel modelshelf or MLflow would write. "
+        "Restore the file from the model's source or re-save the model."
+    )
 
 
 def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
@@ -115,21 +120,17 @@ def safe_load_yaml(text: str, *, source: str = "MLmodel") -> Any:
     """
     loader = None
     try:
-        loader = _BoundedLoader(text)
+        loader = _BoundedLoader(text, source)
         node = loader.get_single_node()
         if node is None:
             return None
         size = _expanded_size(node, {})
         if size > MAX_YAML_NODES:
-            raise _TooComplex(
-                f"expands to {size:,} values through its aliases (the limit is {MAX_YAML_NODES:,})"
+            raise _too_complex(
+                source,
+                f"expands to {size:,} values through its aliases (the limit is {MAX_YAML_NODES:,})",
             )
         return loader.construct_document(node)
-    except _TooComplex as exc:
-        raise MalformedMetadataError(
-            f"{source} {exc}; it is not an MLmodel modelshelf or MLflow would write. "
-            "Restore the file from the model's source or re-save the model."
-        ) from None
     except yaml.YAMLError as exc:
         where = ""
         mark = getattr(exc, "problem_mark", None)
