@@ -8,7 +8,8 @@ Each error also inherits the builtin a caller would naturally catch, so both
     │   ├── MissingDependencyError (ImportError)      an optional extra is not installed
     │   └── UnsupportedBackendError                   URL scheme we cannot open
     ├── InvalidInputError (ValueError)
-    │   ├── InvalidPathError                          `..`, absolute, NUL, backslash, duplicate
+    │   ├── InvalidPathError                          `..`, absolute, NUL, backslash, too long
+    │   │   └── UnloggableFileError                   a folder holds a bad symlink or a FIFO…
     │   ├── InvalidNameError                          model / alias / tag / param names
     │   ├── InvalidURIError                           malformed runs:/ models:/ sha256: URIs
     │   ├── InvalidFilterError                        a search filter, order_by or page token
@@ -86,6 +87,7 @@ __all__ = [
     "StageDeprecationWarning",
     "StorageError",
     "StoragePermissionError",
+    "UnloggableFileError",
     "UnsafeBackendError",
     "UnsupportedBackendError",
     "VersionNotFoundError",
@@ -118,6 +120,14 @@ class InvalidInputError(ModelshelfError, ValueError):
 
 class InvalidPathError(InvalidInputError):
     """A path is absolute, escapes its root, holds NUL/backslash, or repeats."""
+
+
+class UnloggableFileError(InvalidPathError):
+    """A folder being logged holds an entry that cannot be stored as a file.
+
+    A symlink that dangles, loops or points outside the folder, or a special file (FIFO,
+    socket, device). The message names the entry; nothing of the folder was logged.
+    """
 
 
 class InvalidNameError(InvalidInputError):

@@ -115,20 +115,25 @@ class BlobStore:
         local = LocalFile(os.path.basename(path), path, st.st_size, bool(st.st_mode & 0o111), st)
         return self._put_files([local])[0].digest
 
-    def put_tree(self, local_dir: str | os.PathLike[str], *, repair: bool = False) -> Digest:
+    def put_tree(
+        self, local_dir: str | os.PathLike[str], *, repair: bool = False, prefix: str = ""
+    ) -> Digest:
         """Store a folder: every file as a blob, plus a manifest blob; returns the tree digest.
 
         Unchanged files are recognised by a local hash memo and not re-read; blobs that are
         already on the shelf are not uploaded. When every file is known to the memo and the
         tree's manifest is already on the shelf, nothing but that one check is sent (a manifest
         is stored only after all its blobs). ``repair=True`` skips that shortcut and re-uploads
-        any blob missing from the shelf (after ``verify`` reported one).
+        any blob missing from the shelf (after ``verify`` reported one). ``prefix`` is the path
+        the tree will be logged under, checked with each file's path against the length limits.
 
         Raises:
-            InvalidPathError: a symlink points outside the folder, or a name is unsafe.
+            UnloggableFileError: a symlink dangles, loops or leaves the folder, or an entry is
+                a special file (FIFO, socket, device).
+            InvalidPathError: a name is unsafe, or a path is too long.
             NotFoundError: ``local_dir`` is not a folder.
         """
-        files = scan_dir(local_dir)
+        files = scan_dir(local_dir, prefix=prefix)
         known = self.cache.state.get_many(f.st for f in files)
         if files and not repair and all(d is not None for d in known):
             tree = Tree.from_entries(
@@ -408,7 +413,7 @@ class BlobStore:
             )
         paths = self._fetch_many([(e.digest, e.size) for e in tree])
         dest.parent.mkdir(parents=True, exist_ok=True)
-        staging = dest.parent / f".tmp-{dest.name}-{uuid.uuid4().hex[:12]}"
+        staging = dest.parent / f".tmp-{dest.name[:64]}-{uuid.uuid4().hex[:12]}"
         staging.mkdir()
         try:
             for entry in tree:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelshelf.errors import InvalidInputError, MalformedMetadataError, NotFoundError
+from modelshelf.models._mlmodel import model_file, read_model_text
 
 if TYPE_CHECKING:
     from modelshelf.models._mlmodel import Model
@@ -203,10 +204,10 @@ def _read_content(model: Model, path: str | os.PathLike[str]) -> tuple[dict[str,
     if not info:
         return None
     rel = info.get("artifact_path") or INPUT_EXAMPLE_FILE_NAME
-    file = Path(path) / rel
+    file = model_file(path, rel, "input example")
     try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
+        text = read_model_text(file, "input example")
+    except NotFoundError:
         raise NotFoundError(
             f"MLmodel names an input example at '{rel}' but {file} does not exist; restore the "
             "file or remove 'saved_input_example_info' from MLmodel."
@@ -215,6 +216,10 @@ def _read_content(model: Model, path: str | os.PathLike[str]) -> tuple[dict[str,
         return dict(info), json.loads(text)  # json accepts bare NaN / Infinity tokens
     except json.JSONDecodeError as exc:
         raise MalformedMetadataError(f"{file} is not valid JSON: {exc}") from exc
+    except RecursionError:
+        raise MalformedMetadataError(
+            f"{file} is nested too deeply to be an input example; restore it or re-save the model."
+        ) from None
 
 
 def _has_params(info: Mapping[str, Any], content: Any) -> bool:

@@ -77,7 +77,7 @@ def log_model(
         ArtifactExistsError: another model is already logged at that path in the run.
     """
     from modelshelf.client import Client
-    from modelshelf.runs import _fluent
+    from modelshelf.runs import _fluent, clean_artifact_path
 
     if name and artifact_path and name != artifact_path:
         raise InvalidInputError(
@@ -90,6 +90,7 @@ def log_model(
             stacklevel=3,
         )
     path = name or artifact_path or "model"
+    clean_artifact_path(path)  # a bad name fails before anything is saved or uploaded
     client = Client(shelf)
     if run_id is None:
         active = _fluent.active_run()
@@ -100,7 +101,7 @@ def log_model(
         local = Path(tmp) / "model"
         save_model(path=str(local), mlflow_model=mlflow_model, **save_kwargs)
         saved = Model.load(local)
-        digest = client.shelf.blobs.put_tree(local)
+        digest = client.shelf.blobs.put_tree(local, prefix=path)
         # The tree is on the shelf now, so this only records the path (no bytes move).
         client.log_artifacts(run_id, str(local), path)
     client._record_logged_model(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import stat
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -54,6 +55,158 @@ _KNOWN_KEYS = frozenset(
         "type_hint_from_example",
     }
 )
+
+
+#: Largest ``MLmodel`` read (bytes). MLflow's files are a few KB; a signature of thousands
+#: of columns stays far below this.
+MAX_MLMODEL_BYTES = 16 * 1024 * 1024
+#: Deepest nesting of YAML collections accepted in an ``MLmodel``.
+MAX_YAML_DEPTH = 64
+#: Most YAML nodes an ``MLmodel`` may expand to once aliases are followed (a guard against
+#: "billion laughs" files, which are small but expand to billions of nodes).
+MAX_YAML_NODES = 1_000_000
+
+
+class _BoundedLoader(yaml.SafeLoader):  # type: ignore[misc]
+    """``yaml.SafeLoader`` that refuses deep nesting (before Python's recursion limit)."""
+
+    def __init__(self, stream: str, source: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._source = source
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                mark = self.peek_event().start_mark
+                raise _too_complex(
+                    self._source,
+                    f"nests deeper than {MAX_YAML_DEPTH} levels (line {mark.line + 1})",
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _too_complex(source: str, what: str) -> MalformedMetadataError:
+    return MalformedMetadataError(
+        f"{source} {what}; it is not an MLmodel modelshelf or MLflow would write. "
+        "Restore the file from the model's source or re-save the model."
+    )
+
+
+def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
+    """How many nodes ``node`` stands for once aliases are expanded (memoised per node)."""
+    known = memo.get(id(node))
+    if known is not None:
+        return known
+    memo[id(node)] = 1  # a recursive alias counts once; the constructor handles cycles
+    total = 1
+    if isinstance(node, yaml.SequenceNode):
+        total += sum(_expanded_size(child, memo) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        total += sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
+    memo[id(node)] = total
+    return total
+
+
+def safe_load_yaml(text: str, *, source: str = "MLmodel") -> Any:
+    """``yaml.safe_load`` with bounds on nesting depth and alias expansion.
+
+    Raises:
+        MalformedMetadataError: not YAML, nested deeper than :data:`MAX_YAML_DEPTH`, or
+            expanding to more than :data:`MAX_YAML_NODES` nodes.
+    """
+    loader = None
+    try:
+        loader = _BoundedLoader(text, source)
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        size = _expanded_size(node, {})
+        if size > MAX_YAML_NODES:
+            raise _too_complex(
+                source,
+                f"expands to {size:,} values through its aliases (the limit is {MAX_YAML_NODES:,})",
+            )
+        return loader.construct_document(node)
+    except yaml.YAMLError as exc:
+        where = ""
+        mark = getattr(exc, "problem_mark", None)
+        if mark is not None:
+            where = f" (line {mark.line + 1}, column {mark.column + 1})"
+        raise MalformedMetadataError(
+            f"{source} is not valid YAML{where}: {getattr(exc, 'problem', None) or exc}. "
+            "Restore the file from the model's source or re-save the model."
+        ) from exc
+    except RecursionError:
+        raise MalformedMetadataError(
+            f"{source} is nested too deeply to read; restore the file or re-save the model."
+        ) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
+def model_file(root: str | os.PathLike[str], rel: Any, what: str) -> Path:
+    """``root/rel`` for a path MLmodel names, refused unless it stays inside the model folder.
+
+    Raises:
+        MalformedMetadataError: ``rel`` is not a relative path inside the folder.
+    """
+    parts = rel.replace("\\", "/").split("/") if isinstance(rel, str) else []
+    if not parts or "\x00" in rel or rel.startswith("/") or ".." in parts or ":" in parts[0]:
+        raise MalformedMetadataError(
+            f"MLmodel names the {what} as {_brief(rel)}, which is not a relative path inside "
+            f"the model folder {os.fspath(root)!r}; fix MLmodel or re-save the model."
+        )
+    return Path(root, *[p for p in parts if p not in ("", ".")])
+
+
+def read_model_text(file: Path, what: str, *, limit: int = MAX_MLMODEL_BYTES) -> str:
+    """The UTF-8 text of a small metadata file of a model folder.
+
+    Raises:
+        NotFoundError: ``file`` does not exist.
+        MalformedMetadataError: a directory or special file, larger than ``limit`` bytes, or
+            not UTF-8.
+    """
+    try:
+        mode = os.stat(file).st_mode
+        if stat.S_ISDIR(mode):
+            raise MalformedMetadataError(
+                f"'{file}' is a directory, not the model's {what}; the model folder is damaged: "
+                "restore it from its source or re-save the model."
+            )
+        if not stat.S_ISREG(mode):  # opening a FIFO would block forever
+            raise MalformedMetadataError(
+                f"'{file}' is not a regular file, so it cannot be the model's {what}; restore "
+                "the model folder from its source or re-save the model."
+            )
+        with open(file, "rb") as handle:
+            raw = handle.read(limit + 1)
+    except FileNotFoundError:
+        raise NotFoundError(f"the model's {what} '{file}' does not exist") from None
+    except (NotADirectoryError, PermissionError, OSError) as exc:
+        if isinstance(exc, FileNotFoundError):  # pragma: no cover - caught above
+            raise
+        raise MalformedMetadataError(
+            f"cannot read the model's {what} '{file}' ({exc.strerror or exc}); it must be a "
+            "readable regular file."
+        ) from None
+    if len(raw) > limit:
+        raise MalformedMetadataError(
+            f"'{file}' is larger than {limit:,} bytes; it is not a {what} modelshelf or MLflow "
+            "would write. Restore it or re-save the model."
+        )
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MalformedMetadataError(
+            f"'{file}' is not UTF-8 text ({exc.reason} at byte {exc.start}); restore the "
+            "file from the model's source or re-save the model."
+        ) from None
 
 
 def _utc_now_str() -> str:
@@ -150,15 +303,16 @@ class Model:
 
         Raises:
             NotFoundError: MLmodel names a serving example file that is missing.
+            MalformedMetadataError: the file is unreadable, or its path leaves the folder.
         """
         info = self.saved_input_example_info or {}
         rel = info.get("serving_input_path")
         if not rel:
             return None
-        file = Path(path) / str(rel)
+        file = model_file(path, rel, "serving input example")
         try:
-            return file.read_text(encoding="utf-8")
-        except FileNotFoundError:
+            return read_model_text(file, "serving input example")
+        except NotFoundError:
             raise NotFoundError(
                 f"MLmodel names a serving input example at '{rel}' but {file} does not exist."
             ) from None
@@ -230,14 +384,24 @@ class Model:
                 f"{type(model_dict).__name__}; re-save the model or restore the file."
             )
         d = dict(model_dict)
+        odd = [k for k in d if not isinstance(k, str)]
+        if odd:
+            raise MalformedMetadataError(
+                f"{source}: MLmodel keys must be strings, got {_brief(odd[0])}; restore the "
+                "file or re-save the model."
+            )
         flavors = d.pop("flavors", None)
         if not isinstance(flavors, Mapping) or not flavors:
             raise MalformedMetadataError(
-                f"{source} has no 'flavors' mapping (got {flavors!r}); every MLflow model "
+                f"{source} has no 'flavors' mapping (got {_brief(flavors)}); every MLflow model "
                 "names at least one flavor, e.g. 'flavors: {python_function: {loader_module: "
                 "...}}'. Re-save the model or fix the file."
             )
         for name, section in flavors.items():
+            if not isinstance(name, str) or not name:
+                raise MalformedMetadataError(
+                    f"{source}: flavor names must be non-empty strings, got {_brief(name)}."
+                )
             if not isinstance(section, Mapping):
                 raise MalformedMetadataError(
                     f"{source}: flavor {name!r} must be a mapping of settings, got "
@@ -250,12 +414,24 @@ class Model:
         info = d.pop("saved_input_example_info", None)
         if info is not None and not isinstance(info, Mapping):
             raise MalformedMetadataError(
-                f"{source}: 'saved_input_example_info' must be a mapping, got {info!r}."
+                f"{source}: 'saved_input_example_info' must be a mapping, got {_brief(info)}."
             )
         metadata = d.pop("metadata", None)
         if metadata is not None and not isinstance(metadata, Mapping):
             raise MalformedMetadataError(
                 f"{source}: 'metadata' must be a mapping, got {type(metadata).__name__}."
+            )
+        for key, kinds in _SCALARS.items():
+            value = d.get(key)
+            if value is not None and not isinstance(value, kinds):
+                raise MalformedMetadataError(
+                    f"{source}: {key!r} must be a {' or '.join(k.__name__ for k in kinds)}, "
+                    f"got {type(value).__name__} {_brief(value)}; fix the file or re-save the model."
+                )
+        prompts = d.get("prompts")
+        if prompts is not None and not isinstance(prompts, list):
+            raise MalformedMetadataError(
+                f"{source}: 'prompts' must be a list, got {_brief(prompts)}."
             )
         utc = d.pop("utc_time_created", None)
         raw_uuid = d.pop("model_uuid", None)
@@ -286,18 +462,16 @@ class Model:
         Raises:
             MalformedMetadataError: the text is not YAML, or not a valid MLmodel mapping.
         """
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            where = ""
-            mark = getattr(exc, "problem_mark", None)
-            if mark is not None:
-                where = f" (line {mark.line + 1}, column {mark.column + 1})"
+        if not isinstance(text, str):
             raise MalformedMetadataError(
-                f"{source} is not valid YAML{where}: {getattr(exc, 'problem', None) or exc}. "
-                "Restore the file from the model's source or re-save the model."
-            ) from exc
-        return cls.from_dict(data, source=source)
+                f"{source}: MLmodel text must be a str, got {type(text).__name__}"
+            )
+        if len(text) > MAX_MLMODEL_BYTES:
+            raise MalformedMetadataError(
+                f"{source} holds {len(text):,} characters; an MLmodel is at most "
+                f"{MAX_MLMODEL_BYTES:,} bytes. Restore the file or re-save the model."
+            )
+        return cls.from_dict(safe_load_yaml(text, source=source), source=source)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Model:
@@ -310,15 +484,34 @@ class Model:
         p = Path(path)
         file = p / MLMODEL_FILE_NAME if p.is_dir() else p
         try:
-            text = file.read_text(encoding="utf-8")
-        except FileNotFoundError:
+            text = read_model_text(file, f"{MLMODEL_FILE_NAME} file")
+        except NotFoundError:
             raise NotFoundError(
                 f"Could not find an {MLMODEL_FILE_NAME} file at '{file}'; pass a model "
                 "directory (the folder holding MLmodel) or the MLmodel file itself."
             ) from None
-        except UnicodeDecodeError as exc:
-            raise MalformedMetadataError(f"{file} is not UTF-8 text: {exc}") from exc
         return cls.from_yaml(text, source=str(file))
+
+
+# Scalar MLmodel keys and the YAML types they may hold (numbers are kept: hand-written files
+# say `mlflow_version: 2.0`; collections never make sense there).
+_SCALARS: dict[str, tuple[type, ...]] = {
+    "artifact_path": (str,),
+    "run_id": (str,),
+    "model_uuid": (str,),
+    "model_id": (str,),
+    "mlflow_version": (str, int, float),
+    "utc_time_created": (str, int, float, dt.date),
+    "model_size_bytes": (int,),
+}
+
+
+def _brief(value: Any, limit: int = 80) -> str:
+    """A short description of ``value`` for messages (never a huge repr)."""
+    if isinstance(value, (Mapping, list, tuple, set)):
+        return f"a {type(value).__name__} of {len(value)} items"
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _parse_signature(raw: Any, source: str) -> ModelSignature:

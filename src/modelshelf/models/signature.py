@@ -423,6 +423,7 @@ class Schema:
                 raise MalformedMetadataError(
                     f"Schema entry {i} must be a JSON object, got {item!r}"
                 )
+            _check_keys(item, f"Schema entry {i}")
             if "type" not in item:
                 raise MalformedMetadataError(f"Schema entry {i} has no 'type': {dict(item)!r}")
             if item["type"] == "tensor":
@@ -441,6 +442,12 @@ class Schema:
         return repr(list(self._inputs))
 
 
+def _check_keys(item: Mapping[Any, Any], where: str) -> None:
+    odd = [k for k in item if not isinstance(k, str)]
+    if odd:
+        raise MalformedMetadataError(f"{where} has a key that is not a string: {odd[0]!r}")
+
+
 def _load_json_list(text: str | bytes | list[Any], what: str) -> Any:
     if isinstance(text, list):  # already decoded (e.g. a YAML map written by another tool)
         return text
@@ -452,6 +459,10 @@ def _load_json_list(text: str | bytes | list[Any], what: str) -> Any:
         raise MalformedMetadataError(
             f"The {what} is not valid JSON: {exc}: {text[:200]!r}"
         ) from exc
+    except RecursionError:
+        raise MalformedMetadataError(
+            f"The {what} is nested too deeply to be a schema: {text[:80]!r}…"
+        ) from None
 
 
 class ParamSpec:
@@ -645,6 +656,7 @@ class ParamSchema:
         for i, item in enumerate(items):
             if not isinstance(item, Mapping):
                 raise MalformedMetadataError(f"Param entry {i} must be a JSON object, got {item!r}")
+            _check_keys(item, f"Param entry {i}")
             specs.append(ParamSpec.from_json_dict(**item))
         return cls(specs)
 

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import keyword
 from collections.abc import Callable
 from typing import Any
 
-from modelshelf.errors import AlreadyExistsError, MissingDependencyError
+from modelshelf.errors import AlreadyExistsError, MalformedMetadataError, MissingDependencyError
 
 __all__ = ["Loader", "get_loader", "register_loader"]
 
@@ -49,12 +50,33 @@ def register_loader(mlflow_module_name: str, loader: Loader, *, clobber: bool = 
     _REGISTERED[mlflow_module_name] = loader
 
 
+def check_loader_module(loader_module: object) -> str:
+    """``loader_module`` if it is an absolute dotted module name (``pkg.module``).
+
+    Raises:
+        MalformedMetadataError: anything else (relative names such as ``..os``, empty parts,
+            keywords, non-strings), which MLmodel files written by MLflow never hold.
+    """
+    parts = loader_module.split(".") if isinstance(loader_module, str) else [""]
+    if not all(p.isidentifier() and not keyword.iskeyword(p) for p in parts):
+        shown = repr(loader_module) if isinstance(loader_module, str) else type(loader_module)
+        raise MalformedMetadataError(
+            f"MLmodel's python_function loader_module {str(shown)[:120]} is not an absolute "
+            "module name such as 'mlflow.sklearn'; fix the MLmodel file or re-save the model."
+        )
+    return loader_module  # type: ignore[return-value]
+
+
 def get_loader(loader_module: str) -> Loader | None:
     """The modelshelf loader mapped to ``loader_module``, or None when there is none.
 
     Looked up in order: :func:`register_loader` entries, modelshelf's own PythonModel loader,
     then the flavors registry (``mlflow.sklearn`` → modelshelf's sklearn flavor, plugins…).
+
+    Raises:
+        MalformedMetadataError: ``loader_module`` is not a module name.
     """
+    check_loader_module(loader_module)
     if loader_module in _REGISTERED:
         return _REGISTERED[loader_module]
     target = _BUILTIN.get(loader_module)
@@ -84,8 +106,10 @@ def import_loader_module(loader_module: str) -> Loader:
     """Import an MLflow-style loader module and adapt its ``_load_pyfunc`` to :data:`Loader`.
 
     Raises:
+        MalformedMetadataError: ``loader_module`` is not an absolute module name.
         MissingDependencyError: the module cannot be imported or has no ``_load_pyfunc``.
     """
+    check_loader_module(loader_module)
     try:
         module = importlib.import_module(loader_module)
     except ImportError as exc:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from modelshelf.cas import scan_dir
 from modelshelf.errors import (
     AlreadyExistsError,
     InvalidInputError,
@@ -58,6 +59,7 @@ def _copy_in(src: Path, dst_dir: Path) -> str:
     dst_dir.mkdir(parents=True, exist_ok=True)
     dst = dst_dir / src.name
     if src.is_dir():
+        scan_dir(src)  # refuse bad symlinks and special files with a typed error, as logging does
         shutil.copytree(src, dst)
     else:
         shutil.copy2(src, dst)
@@ -93,6 +95,7 @@ def _copy_artifacts(root: Path, artifacts: dict[str, Any]) -> dict[str, dict[str
         dst = root / "artifacts" / rel
         dst.parent.mkdir(parents=True, exist_ok=True)
         if src.is_dir():
+            scan_dir(src)  # refuse bad symlinks and special files with a typed error
             shutil.copytree(src, dst)
         else:
             shutil.copy2(src, dst)

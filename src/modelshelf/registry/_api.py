@@ -94,7 +94,7 @@ def parse_models_uri(uri: str) -> tuple[str, str, str, str]:
     suffix, _, sub = tail.partition("/")
     if not first or not suffix:
         raise bad
-    if suffix.isdigit():
+    if suffix.isascii() and suffix.isdigit():
         return first, "version", suffix, sub
     if suffix.lower() == "latest":
         return first, "latest", suffix, sub

@@ -33,19 +33,26 @@ Kind = Literal["file", "tree"]
 def clean_artifact_path(path: str | None) -> str:
     """``None``/``""``/``"/"`` -> ``""`` (the run root); otherwise a checked relative path.
 
+    Paths are at most 1,024 bytes of UTF-8, and 255 bytes per part (see
+    :func:`modelshelf.cas.check_relpath`), so every logged path can be downloaded to a POSIX
+    file system and stored as an object-store key.
+
     Raises:
-        InvalidPathError: absolute, ``..``, NUL, backslash or empty parts.
+        InvalidPathError: absolute, ``..``, NUL, backslash, empty parts, not valid Unicode,
+            or too long.
     """
     if path is None:
         return ""
     if not isinstance(path, str):
-        raise InvalidPathError(f"artifact path must be a string, got {path!r}")
+        raise InvalidPathError(
+            f"artifact path must be a string, got {type(path).__name__} {repr(path)[:80]}"
+        )
     if path.startswith("/"):
         raise InvalidPathError(
-            f"artifact path {path!r} is absolute; artifact paths are relative to the run"
+            f"artifact path {path[:120]!r} is absolute; artifact paths are relative to the run"
         )
     stripped = path.rstrip("/")
-    return check_relpath(stripped) if stripped else ""
+    return check_relpath(stripped, "artifact path") if stripped else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +126,11 @@ class ArtifactIndex:
         return self.put(run_id, Pointer(dest, digest, "file", os.path.getsize(local_path)))
 
     def log_bytes(self, run_id: str, data: bytes, artifact_file: str) -> Pointer:
-        """Store bytes as the file ``artifact_file`` of the run."""
+        """Store bytes as the file ``artifact_file`` of the run.
+
+        Raises:
+            InvalidPathError: ``artifact_file`` is empty, absolute, escapes or is too long.
+        """
         dest = clean_artifact_path(artifact_file)
         if not dest:
             raise InvalidPathError("artifact_file must name a file, got an empty path")
@@ -135,13 +146,15 @@ class ArtifactIndex:
         Raises:
             NotFoundError: ``local_dir`` is not a folder.
             ArtifactExistsError: a path holds other bytes, or nests with another artifact.
-            InvalidPathError: a symlink escapes the folder, or a name is unsafe.
+            UnloggableFileError: a symlink dangles, loops or escapes the folder, or an entry is
+                a special file (FIFO, socket, device); nothing is logged.
+            InvalidPathError: a name is unsafe or a path too long.
         """
         local_dir = os.fspath(local_dir)
         if not os.path.isdir(local_dir):
             raise NotFoundError(f"cannot log {local_dir!r} to run {run_id}: it is not a folder")
         base = clean_artifact_path(artifact_path)
-        digest = self.blobs.put_tree(local_dir)
+        digest = self.blobs.put_tree(local_dir, prefix=base)
         if base:
             size = self.blobs.last_put.bytes_total
             return [self.put(run_id, Pointer(base, digest, "tree", size))]

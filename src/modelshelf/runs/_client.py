@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import operator
 import os
 import sys
 import tempfile
@@ -45,7 +46,14 @@ from modelshelf.runs._layout import (
     now_ms,
 )
 from modelshelf.runs._names import random_run_name
-from modelshelf.runs._records import RunRecord, RunRecords, check_name
+from modelshelf.runs._records import (
+    RunRecord,
+    RunRecords,
+    check_experiment_name,
+    check_name,
+    check_text,
+    make_metric,
+)
 from modelshelf.runs._search import (
     lifecycle_stages,
     matches,
@@ -104,12 +112,13 @@ class RunsClient:
 
         Raises:
             AlreadyExistsError: an experiment with that name exists.
+            InvalidNameError: a bad experiment or tag name.
+            InvalidInputError: a tag value that is not valid Unicode.
         """
+        check_experiment_name(name)
         if self._runs_records.get_experiment(experiment_id_for(name)) is not None:
             raise AlreadyExistsError(f"experiment {name!r} already exists on {self.shelf.url}")
-        exp = self._runs_records.ensure_experiment(
-            name, tags={k: str(v) for k, v in (tags or {}).items()}
-        )
+        exp = self._runs_records.ensure_experiment(name, tags=dict(tags or {}))
         return exp.experiment_id
 
     def get_experiment(self, experiment_id: str) -> Experiment:
@@ -124,7 +133,12 @@ class RunsClient:
         return exp
 
     def get_experiment_by_name(self, name: str) -> Experiment | None:
-        """The experiment called ``name``, or None (as MLflow)."""
+        """The experiment called ``name``, or None (as MLflow).
+
+        Raises:
+            InvalidNameError: ``name`` is not a valid experiment name.
+        """
+        check_experiment_name(name)
         return self._runs_records.get_experiment(experiment_id_for(name))
 
     def search_experiments(self) -> list[Experiment]:
@@ -145,15 +159,24 @@ class RunsClient:
 
         Raises:
             NotFoundError: ``experiment_id`` names no experiment.
-            InvalidNameError: a bad tag name.
+            InvalidNameError: a bad tag, run or experiment name.
+            InvalidInputError: a tag value or run name that is not valid Unicode.
         """
+        if run_name is not None and not isinstance(run_name, str):
+            raise InvalidNameError(
+                f"run_name must be a string, got {type(run_name).__name__} {repr(run_name)[:60]}"
+            )
         if experiment_id is not None and experiment_name is not None:
             raise InvalidInputError("pass experiment_id or experiment_name, not both")
         if experiment_id is not None:
             exp = self.get_experiment(str(experiment_id))
         else:
             exp = self._runs_records.ensure_experiment(experiment_name or DEFAULT_EXPERIMENT)
-        all_tags = {k: str(v) for k, v in (tags or {}).items()}
+        all_tags = {
+            check_name(k, "tag"): check_text(v, f"tag {k!r}") for k, v in (tags or {}).items()
+        }
+        if run_name is not None:
+            check_text(run_name, "run_name")
         name = run_name or all_tags.get(RUN_NAME_TAG) or random_run_name()
         user = whoami().user
         all_tags.setdefault(RUN_NAME_TAG, name)
@@ -171,7 +194,7 @@ class RunsClient:
             "format": 1,
             "run_id": run_id,
             "run_name": name,
-            "start_time": int(start_time) if start_time is not None else now_ms(),
+            "start_time": _millis(start_time) if start_time is not None else now_ms(),
             "status": RunStatus.RUNNING,
             "tags": all_tags,
             "user_id": user,
@@ -228,6 +251,7 @@ class RunsClient:
         Raises:
             InvalidInputError: a malformed filter, order_by, run_view_type or page_token.
         """
+        _count(max_results, "max_results")
         clauses = parse_filter(filter_string)
         order = parse_order_by(order_by)
         stages = lifecycle_stages(run_view_type)
@@ -237,10 +261,10 @@ class RunsClient:
             ids = [str(i) for i in ids]
         if experiment_names is not None:
             names = [experiment_names] if isinstance(experiment_names, str) else experiment_names
-            ids = (ids or []) + [experiment_id_for(n) for n in names]
+            ids = (ids or []) + [experiment_id_for(check_experiment_name(n)) for n in names]
         query = repr((sorted(ids) if ids is not None else None, clauses, order, sorted(stages)))
         offset = decode_token(page_token, query)
-        limit = max(0, int(max_results))
+        limit = max(0, _count(max_results, "max_results"))
         if limit == 0:
             return PagedList([], None)
         records = self._runs_records.read_runs(self._runs_records.run_ids(ids))
@@ -255,8 +279,10 @@ class RunsClient:
         Raises:
             ImmutableValueError: the param already holds another value.
             RunNotFoundError: no such run.
+            InvalidNameError: a bad param name.
+            InvalidInputError: the value is not valid Unicode or too long.
         """
-        self._runs_records.log_params(run_id, {key: value})
+        self._runs_records.log_params(run_id, {check_name(key, "param"): value})
         return value
 
     def log_metric(
@@ -267,17 +293,26 @@ class RunsClient:
         timestamp: int | None = None,
         step: int | None = None,
     ) -> None:
-        """Append one metric value (a new object; nothing is rewritten)."""
-        metric = Metric(key, float(value), int(timestamp or now_ms()), int(step or 0))
-        self._runs_records.log_metrics(run_id, [metric])
+        """Append one metric value (a new object; nothing is rewritten).
+
+        Raises:
+            InvalidNameError: a bad metric name.
+            InvalidInputError: the value is not a number, or the step/timestamp not integers.
+        """
+        self._runs_records.log_metrics(run_id, [make_metric(key, value, timestamp, step)])
 
     def set_tag(self, run_id: str, key: str, value: Any) -> None:
-        """Set a tag (the newest value wins)."""
-        self._runs_records.set_tags(run_id, {key: value})
+        """Set a tag (the newest value wins).
+
+        Raises:
+            InvalidNameError: a bad tag name.
+            InvalidInputError: the value is not valid Unicode.
+        """
+        self._runs_records.set_tags(run_id, {check_name(key, "tag"): value})
 
     def delete_tag(self, run_id: str, key: str) -> None:
         """Remove a tag (recorded as a newer entry; history stays)."""
-        self._runs_records.set_tags(run_id, {}, delete=[key])
+        self._runs_records.set_tags(run_id, {}, delete=[check_name(key, "tag")])
 
     def log_batch(
         self,
@@ -290,18 +325,21 @@ class RunsClient:
 
         Raises:
             ImmutableValueError: a param already holds another value.
+            InvalidNameError: a bad key.
+            InvalidInputError: a bad value (names the key).
         """
-        if params:
-            self._runs_records.log_params(run_id, {p.key: p.value for p in params})
-        if metrics:
-            ms = [
-                Metric(m.key, float(m.value), int(getattr(m, "timestamp", 0) or now_ms()),
-                       int(getattr(m, "step", 0) or 0))
-                for m in metrics
-            ]  # fmt: skip
+        ms = [
+            make_metric(m.key, m.value, getattr(m, "timestamp", None), getattr(m, "step", None))
+            for m in metrics
+        ]
+        ps = {check_name(p.key, "param"): p.value for p in params}
+        ts = {check_name(t.key, "tag"): t.value for t in tags}
+        if ps:
+            self._runs_records.log_params(run_id, ps)
+        if ms:
             self._runs_records.log_metrics(run_id, ms)
-        if tags:
-            self._runs_records.set_tags(run_id, {t.key: t.value for t in tags})
+        if ts:
+            self._runs_records.set_tags(run_id, ts)
 
     def get_metric_history(self, run_id: str, key: str) -> MetricHistory:
         """Every logged value of ``key``, oldest first; ``.to_arrow()`` gives a pyarrow table."""
@@ -331,7 +369,7 @@ class RunsClient:
             RunNotFoundError: no such run.
         """
         self._runs_records.require_run(run_id)
-        self._runs_artifacts.log_file(run_id, os.fspath(local_path), artifact_path)
+        self._runs_artifacts.log_file(run_id, _local(local_path), artifact_path)
 
     def log_artifacts(
         self, run_id: str, local_dir: str | os.PathLike[str], artifact_path: str | None = None
@@ -345,21 +383,47 @@ class RunsClient:
             RunNotFoundError: no such run.
         """
         self._runs_records.require_run(run_id)
-        self._runs_artifacts.log_dir(run_id, os.fspath(local_dir), artifact_path)
+        self._runs_artifacts.log_dir(run_id, _local(local_dir), artifact_path)
 
     def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
-        """Store ``text`` (UTF-8) as the file ``artifact_file`` of the run."""
+        """Store ``text`` (UTF-8) as the file ``artifact_file`` of the run.
+
+        Raises:
+            InvalidPathError: ``artifact_file`` is empty, absolute, escapes or is too long.
+            InvalidInputError: ``text`` is not a string of valid Unicode.
+            ArtifactExistsError: the path holds other bytes.
+        """
+        if not isinstance(text, str):
+            raise InvalidInputError(
+                f"log_text needs a str, got {type(text).__name__}; use log_dict for objects "
+                "or log_artifact for files"
+            )
+        data = check_text(text, f"the text for {str(artifact_file)[:60]!r}").encode("utf-8")
         self._runs_records.require_run(run_id)
-        self._runs_artifacts.log_bytes(run_id, text.encode("utf-8"), artifact_file)
+        self._runs_artifacts.log_bytes(run_id, data, artifact_file)
 
     def log_dict(self, run_id: str, dictionary: Any, artifact_file: str) -> None:
-        """Store a dict as JSON, or YAML when ``artifact_file`` ends in .yaml/.yml."""
-        if artifact_file.lower().endswith((".yaml", ".yml")):
-            import yaml
+        """Store a dict as JSON, or YAML when ``artifact_file`` ends in .yaml/.yml.
 
-            text = yaml.safe_dump(dictionary, default_flow_style=False, sort_keys=False)
-        else:
-            text = json.dumps(dictionary, indent=2)
+        Raises:
+            InvalidPathError: a bad ``artifact_file``.
+            InvalidInputError: ``dictionary`` holds values JSON/YAML cannot represent.
+        """
+        path = clean_artifact_path(artifact_file)
+        errors: tuple[type[BaseException], ...] = (TypeError, ValueError, RecursionError)
+        try:
+            if path.lower().endswith((".yaml", ".yml")):
+                import yaml
+
+                errors += (yaml.YAMLError,)
+                text = yaml.safe_dump(dictionary, default_flow_style=False, sort_keys=False)
+            else:
+                text = json.dumps(dictionary, indent=2)
+        except errors as exc:
+            raise InvalidInputError(
+                f"cannot write {path!r} of run {run_id}: {exc}; log_dict takes plain dicts, "
+                "lists, strings, numbers, booleans and None"
+            ) from None
         self.log_text(run_id, text, artifact_file)
 
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
@@ -561,6 +625,35 @@ def _records_storage(storage: Storage, signing_key: Any, trusted_keys: Any) -> S
     from modelshelf.signing._records import SignedRecords
 
     return SignedRecords(storage, signer, trusted)
+
+
+def _count(value: object, what: str) -> int:
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        return operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        raise InvalidInputError(f"{what} must be an integer, got {repr(value)[:60]}") from None
+
+
+def _millis(value: object) -> int:
+    try:
+        if isinstance(value, (str, bytes, bool)):
+            raise TypeError
+        return int(value)  # type: ignore[call-overload, no-any-return]
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidInputError(
+            f"start_time must be milliseconds since the epoch (a number), got {repr(value)[:60]}"
+        ) from None
+
+
+def _local(path: object) -> str:
+    try:
+        return os.fspath(path)  # type: ignore[call-overload, no-any-return]
+    except TypeError:
+        raise InvalidInputError(
+            f"the local path to log must be a str or os.PathLike, got {type(path).__name__}"
+        ) from None
 
 
 def _order(m: Metric) -> tuple[int, int]:

@@ -32,7 +32,7 @@ def materialise(
     assert tree is not None
     if not dest.exists() or (dest.is_dir() and not any(dest.iterdir())):
         return blobs.get_tree(digest, dest, tree=tree)
-    staging = dest.parent / f".tmp-{dest.name}-{uuid.uuid4().hex[:12]}"
+    staging = dest.parent / f".tmp-{dest.name[:64]}-{uuid.uuid4().hex[:12]}"
     blobs.get_tree(digest, staging, tree=tree)
     try:
         if not dest.is_dir():
@@ -54,7 +54,7 @@ def _place_file(cached: Path, dest: Path) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
     if dest.is_dir():
         shutil.rmtree(dest)
-    tmp = dest.parent / f".tmp-{dest.name}-{uuid.uuid4().hex[:12]}"
+    tmp = dest.parent / f".tmp-{dest.name[:64]}-{uuid.uuid4().hex[:12]}"
     try:
         try:
             os.link(cached, tmp)

@@ -11,8 +11,9 @@ from typing import Any
 from modelshelf._shelf import Shelf, get_shelf, set_shelf
 from modelshelf.errors import ConfigurationError, ImmutableValueError, InvalidInputError
 from modelshelf.runs._client import RunsClient
-from modelshelf.runs._entities import Experiment, Metric, Run, RunData, RunInfo, RunStatus
+from modelshelf.runs._entities import Experiment, Run, RunData, RunInfo, RunStatus
 from modelshelf.runs._layout import DEFAULT_EXPERIMENT, now_ms
+from modelshelf.runs._records import make_metric
 from modelshelf.runs._uris import runs_uri
 
 __all__ = [
@@ -164,7 +165,7 @@ def set_experiment(
     if experiment_id is not None:
         exp = client.get_experiment(str(experiment_id))
     else:
-        exp = client._runs_records.ensure_experiment(str(experiment_name))
+        exp = client._runs_records.ensure_experiment(experiment_name)  # type: ignore[arg-type]
     _active_experiment = exp.name
     return exp
 
@@ -319,8 +320,8 @@ def log_metrics(
     **_ignored: Any,
 ) -> None:
     """Append several metric values to the active run (one object)."""
-    ts = int(timestamp or now_ms())
-    batch = [Metric(k, float(v), ts, int(step or 0)) for k, v in metrics.items()]
+    ts = timestamp or now_ms()
+    batch = [make_metric(k, v, ts, step) for k, v in metrics.items()]
     _client()._runs_records.log_metrics(_run_id(), batch)
 
 

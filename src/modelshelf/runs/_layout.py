@@ -29,6 +29,8 @@ import uuid
 from typing import Any
 from urllib.parse import quote
 
+from modelshelf.errors import MalformedMetadataError
+
 __all__ = [
     "DEFAULT_EXPERIMENT",
     "DEFAULT_EXPERIMENT_ID",
@@ -82,4 +84,15 @@ def dumps(doc: Any) -> bytes:
 
 
 def loads(data: bytes) -> Any:
-    return json.loads(data)
+    """Parse a run record.
+
+    Raises:
+        MalformedMetadataError: the bytes are not the JSON modelshelf writes.
+    """
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError
+        raise MalformedMetadataError(
+            f"a run record is not valid JSON ({exc}); the shelf was edited or damaged: "
+            "run `modelshelf verify`, or restore the object from a backup"
+        ) from None

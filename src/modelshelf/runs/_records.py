@@ -34,7 +34,14 @@ from modelshelf.runs._layout import (
 )
 from modelshelf.storage import Storage
 
-__all__ = ["RunRecord", "RunRecords", "check_name"]
+__all__ = [
+    "RunRecord",
+    "RunRecords",
+    "check_experiment_name",
+    "check_name",
+    "check_text",
+    "make_metric",
+]
 
 _MAX_PARAM_VALUE = 6000
 _PARALLEL_WRITES = 16
@@ -47,6 +54,72 @@ def check_name(name: object, what: str) -> str:
         InvalidNameError: empty, too long, odd characters, or a path that could escape.
     """
     return check_key(name, what)
+
+
+def check_text(value: object, what: str) -> str:
+    """``str(value)`` (as MLflow stores param and tag values), refused unless it is valid
+    Unicode that can be written as UTF-8.
+
+    Raises:
+        InvalidInputError: the text holds a lone surrogate (e.g. ``'\\ud800'``).
+    """
+    text = value if isinstance(value, str) else str(value)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidInputError(
+            f"{what} {text[:60]!r} is not valid Unicode: it holds the lone surrogate "
+            f"{text[exc.start]!r} at position {exc.start}; decode the bytes it came from "
+            "correctly (or with errors='replace') before logging"
+        ) from None
+    return text
+
+
+def check_experiment_name(name: object) -> str:
+    """Validate an experiment name: a non-empty string of valid Unicode.
+
+    Raises:
+        InvalidNameError: not a string, blank, or not valid Unicode.
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidNameError(
+            f"experiment name must be a non-empty string, got {type(name).__name__} "
+            f"{repr(name)[:80]}"
+        )
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidNameError(
+            f"experiment name {name[:60]!r} is not valid Unicode (a lone surrogate); "
+            "use a name that can be written as UTF-8"
+        ) from None
+    return name
+
+
+def make_metric(key: object, value: object, timestamp: object, step: object) -> Metric:
+    """A validated :class:`Metric` (MLflow's rules: a numeric value, integer step and time).
+
+    Raises:
+        InvalidNameError: a bad metric name.
+        InvalidInputError: the value is not a number, or the step or timestamp not an integer.
+    """
+    name = check_name(key, "metric")
+    number = _convert(float, value, name, "value", "a number (log text with set_tag)")
+    when = _convert(int, timestamp or now_ms(), name, "timestamp", "an integer (ms)")
+    at = _convert(int, step or 0, name, "step", "an integer")
+    return Metric(name, number, when, at)
+
+
+def _convert(kind: Any, value: object, name: str, label: str, expected: str) -> Any:
+    try:
+        if isinstance(value, (str, bytes)):
+            raise TypeError
+        return kind(value)
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidInputError(
+            f"metric {name!r}: the {label} must be {expected}, got {type(value).__name__} "
+            f"{repr(value)[:60]}"
+        ) from None
 
 
 @dataclass(slots=True)
@@ -93,8 +166,11 @@ class RunRecords:
     # ------------------------------------------------------------------------- experiments
     def ensure_experiment(self, name: str, *, tags: Mapping[str, str] | None = None) -> Experiment:
         """The experiment called ``name``, created if absent (racing creators agree)."""
-        if not isinstance(name, str) or not name.strip():
-            raise InvalidNameError(f"experiment name must be a non-empty string, got {name!r}")
+        check_experiment_name(name)
+        tags = {
+            check_name(k, "tag"): check_text(v, "experiment tag value")
+            for k, v in (tags or {}).items()
+        }
         exp_id = experiment_id_for(name)
         known = self._known_experiments.get(exp_id)
         if known is not None:
@@ -104,7 +180,7 @@ class RunRecords:
             "creation_time": now_ms(),
             "experiment_id": exp_id,
             "name": name,
-            "tags": dict(tags or {}),
+            "tags": tags,
         }
         try:
             self.storage.write(f"experiments/{exp_id}.json", dumps(doc))
@@ -262,7 +338,7 @@ class RunRecords:
         docs = {}
         for key, value in params.items():
             check_name(key, "param")
-            text = str(value)
+            text = check_text(value, f"the value of param {key!r}")
             if len(text) > _MAX_PARAM_VALUE:
                 raise InvalidInputError(
                     f"param {key!r} of run {run_id} is {len(text)} characters long; "
@@ -291,13 +367,15 @@ class RunRecords:
             return
         for m in metrics:
             check_name(m.key, "metric")
+            if not isinstance(m.value, float):
+                raise InvalidInputError(f"metric {m.key!r} must be a float, got {m.value!r}")
         rows = [[m.key, float(m.value), int(m.timestamp), int(m.step)] for m in metrics]
         self.storage.write(f"runs/{run_id}/metrics/{sequence_name()}", dumps({"metrics": rows}))
 
     def set_tags(self, run_id: str, tags: Mapping[str, Any], *, delete: Iterable[str] = ()) -> None:
         """Append one tag entry (sets and deletes); the newest entry wins per key."""
         self.require_run(run_id)
-        sets = {check_name(k, "tag"): str(v) for k, v in tags.items()}
+        sets = {check_name(k, "tag"): check_text(v, f"tag {k!r}") for k, v in tags.items()}
         deletes = [check_name(k, "tag") for k in delete]
         if not sets and not deletes:
             return

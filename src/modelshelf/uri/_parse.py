@@ -135,7 +135,7 @@ def _parse_models(text: str) -> ParsedURI:
     if not name or not suffix:
         raise InvalidURIError(proper)
     sub = _sub(text, "/".join(parts[2:]))
-    if suffix.isdigit():
+    if suffix.isascii() and suffix.isdigit():
         if int(suffix) < 1:
             raise InvalidURIError(f"{text!r}: version numbers start at 1")
         return ParsedURI(
