@@ -466,6 +466,8 @@ class RegistryClient:
 
         def plan(state: RegistryState) -> list[dict[str, Any]]:
             model = state.model(name)
+            # Right before each attempt to commit: the blobs are still there (gc protocol).
+            self.shelf.blobs.check_before_commit(digest)
             created[:] = [model.next_version]
             action: dict[str, Any] = {
                 "op": "create_version",

@@ -405,6 +405,7 @@ class RunsClient:
         )
         key = f"runs/{run_id}/models/{name_key(path)}"
         storage = self.shelf.storage
+        self.shelf.blobs.check_before_commit(info.digest)
         try:
             storage.write(key, dumps(info.to_dict()))
         except AlreadyExistsError:
