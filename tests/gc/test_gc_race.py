@@ -63,7 +63,7 @@ def test_gc_loop_against_writers_reregistering_old_folders(
                 w.kill()
             w.wait(timeout=60)
     assert [w.returncode for w in writers] == [0] * WRITERS
-    assert runs >= 10 and quarantined > 0 and deleted > 0
+    assert runs >= 3 and quarantined > 0 and deleted > 0
 
     live: dict[tuple[str, int], int] = {}
     for i in range(WRITERS):
