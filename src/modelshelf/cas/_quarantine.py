@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from modelshelf.cas._digest import OBJECTS_PREFIX, Digest, hash_file, key_to_digest
-from modelshelf.errors import AlreadyExistsError, ObjectNotFoundError
+from modelshelf.errors import AlreadyExistsError, ObjectNotFoundError, StorageError
 from modelshelf.storage import Storage
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "copy_back",
     "drop",
     "list_quarantines",
+    "locate_quarantined",
     "move_in",
     "new_run_id",
     "restore_from_quarantine",
@@ -146,35 +147,42 @@ def copy_back(storage: Storage, digest: Digest, src_key: str) -> bool:
         if hash_file(local)[0] != digest:
             return False
         final = storage.local_path(digest.key)
-        if final is not None:
-            os.makedirs(os.path.dirname(final), exist_ok=True)
-            os.chmod(local, 0o444)
-            try:
+        try:
+            if final is not None:
+                os.makedirs(os.path.dirname(final), exist_ok=True)
+                os.chmod(local, 0o444)
                 os.link(local, final)
-            except FileExistsError:
-                pass
-        else:
-            try:
-                if os.path.getsize(local) <= 8 << 20:
-                    with open(local, "rb") as handle:
-                        storage.write(digest.key, handle.read())
-                else:
-                    storage.upload([(local, digest.key)])
-            except AlreadyExistsError:
-                pass
+            elif os.path.getsize(local) <= 8 << 20:
+                with open(local, "rb") as handle:
+                    storage.write(digest.key, handle.read())
+            else:
+                storage.upload([(local, digest.key)])
+        except (AlreadyExistsError, FileExistsError):
+            pass
+        except (StorageError, OSError):
+            return False  # e.g. read-only credentials: the quarantined copy stays readable
     return True
 
 
 def restore_from_quarantine(storage: Storage, digests: set[Digest]) -> set[Digest]:
     """Put back every digest of ``digests`` found in some quarantine; returns those restored."""
-    restored: set[Digest] = set()
+    return {d for d, key in locate_quarantined(storage, digests).items() if key == d.key}
+
+
+def locate_quarantined(storage: Storage, digests: set[Digest]) -> dict[Digest, str]:
+    """Where to read each digest of ``digests`` found in some quarantine: its own key once put
+    back, else (this process may not write) the quarantined copy's key. Readers verify the
+    bytes against the digest either way."""
+    found: dict[Digest, str] = {}
     if not digests:
-        return restored
+        return found
     for q in reversed(list_quarantines(storage)):
-        for digest in digests - restored:
-            if digest in q.blobs and copy_back(storage, digest, q.key(digest)):
-                restored.add(digest)
-    return restored
+        for digest in digests - set(found):
+            if digest in q.blobs:
+                restored = copy_back(storage, digest, q.key(digest))
+                if restored or storage.exists(q.key(digest)):
+                    found[digest] = digest.key if restored else q.key(digest)
+    return found
 
 
 def seal(storage: Storage, run_id: str, now: float | None = None) -> None:

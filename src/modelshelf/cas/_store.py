@@ -17,7 +17,7 @@ from modelshelf import _settings
 from modelshelf.cas._cache import LocalCache
 from modelshelf.cas._digest import Digest, hash_bytes, hash_file, hash_stream
 from modelshelf.cas._progress import Progress
-from modelshelf.cas._quarantine import restore_from_quarantine
+from modelshelf.cas._quarantine import locate_quarantined, restore_from_quarantine
 from modelshelf.cas._tree import LocalFile, Tree, TreeEntry, scan_dir
 from modelshelf.errors import (
     AlreadyExistsError,
@@ -459,8 +459,9 @@ class BlobStore:
         except ObjectNotFoundError:
             pass
         try:
-            if restore_from_quarantine(self.storage, {digest}):
-                return self.storage.read(digest.key)
+            where = locate_quarantined(self.storage, {digest})
+            if digest in where:
+                return self.storage.read(where[digest])
             raise ObjectNotFoundError(digest.key)
         except ObjectNotFoundError as exc:
             raise ObjectNotFoundError(
@@ -578,21 +579,23 @@ class BlobStore:
             return
         except ObjectNotFoundError:
             absent = set(batch) - self.exists_many(batch)
-            if not absent or not restore_from_quarantine(self.storage, absent):
+            where = locate_quarantined(self.storage, absent)
+            if not absent or not where:
                 raise
-        self.storage.download([(d.key, str(temps[d])) for d in batch])
+        self.storage.download([(where.get(d, d.key), str(temps[d])) for d in batch])
 
     def _fetch_local(self, digest: Digest) -> Path:
         try:
             return self._fetch_local_once(digest)
         except ObjectNotFoundError:
-            if not restore_from_quarantine(self.storage, {digest}):
+            where = locate_quarantined(self.storage, {digest})
+            if digest not in where:
                 raise
-        return self._fetch_local_once(digest)
+        return self._fetch_local_once(digest, where[digest])
 
-    def _fetch_local_once(self, digest: Digest) -> Path:
+    def _fetch_local_once(self, digest: Digest, key: str | None = None) -> Path:
         """Copy a blob of a local shelf into the cache, hashing it in the same pass."""
-        src = self.storage.local_path(digest.key)
+        src = self.storage.local_path(key or digest.key)
         assert src is not None
         tmp = self.cache.temp_path("l-")
         try:
