@@ -101,8 +101,9 @@ class BlobStore:
         self.concurrency = concurrency or _settings.concurrency()
         self.last_put = PutStats()
         self._dirs: set[str] = set()  # folders known to exist under a local shelf
-        # Evidence for the gc protocol: digest -> the time (before the check) at which this
-        # process last saw it, and for a tree every blob it lists, on the shelf.
+        # Evidence for the gc protocol: digest -> the monotonic time (taken before the check)
+        # at which this process last saw it, and for a tree every blob it lists, on the shelf.
+        # Monotonic: only durations matter to the writer, and a stepped clock must not stretch them.
         self._checked: OrderedDict[Digest, float] = OrderedDict()
         self._sources: OrderedDict[Digest, str] = OrderedDict()  # tree -> folder it came from
 
@@ -120,7 +121,7 @@ class BlobStore:
     # ------------------------------------------------------------------------------ writes
     def put_bytes(self, data: bytes) -> Digest:
         """Store ``data`` as a blob (a no-op if it exists) and return its digest."""
-        when = time.time()
+        when = time.monotonic()
         digest = hash_bytes(data)
         if not self.storage.exists(digest.key):
             try:
@@ -152,7 +153,7 @@ class BlobStore:
             InvalidPathError: a symlink points outside the folder, or a name is unsafe.
             NotFoundError: ``local_dir`` is not a folder.
         """
-        when = time.time()
+        when = time.monotonic()
         files = scan_dir(local_dir)
         known = self.cache.state.get_many(f.st for f in files)
         if files and not repair and all(d is not None for d in known):
@@ -186,7 +187,7 @@ class BlobStore:
         seen = [self._checked.get(e.digest) for e in tree]
         digest = self.put_bytes(tree.to_bytes())
         if all(t is not None for t in seen):
-            self._note([digest], min([t for t in seen if t is not None], default=time.time()))
+            self._note([digest], min([t for t in seen if t is not None], default=time.monotonic()))
         return digest
 
     def check_before_commit(
@@ -210,9 +211,9 @@ class BlobStore:
         digest = Digest.parse(digest)
         window = _settings.gc_window() if window is None else window
         seen = self._checked.get(digest)
-        if seen is not None and time.time() - seen <= window / 2:
+        if seen is not None and time.monotonic() - seen <= window / 2:
             return
-        when = time.time()
+        when = time.monotonic()
         if not self.storage.exists(digest.key) and not restore_from_quarantine(
             self.storage, {digest}
         ):
@@ -248,7 +249,7 @@ class BlobStore:
     ) -> list[TreeEntry]:
         if known is None:
             known = self.cache.state.get_many(f.st for f in files)
-        when = time.time()
+        when = time.monotonic()
         stats = PutStats(files=len(files), bytes_total=sum(f.size for f in files))
         digests: list[Digest | None] = list(known)
         todo = [i for i, d in enumerate(digests) if d is None]
