@@ -27,6 +27,7 @@ from modelshelf.client import Client
 from tests.gc._writer import Scale
 
 LAG = 3
+PAUSE = 0.5  # seconds between rounds: keeps the number of versions to load afterwards modest
 
 
 def main(url: str, options: dict[str, Any], seconds: float, tag: str, out: str) -> None:
@@ -68,6 +69,7 @@ def main(url: str, options: dict[str, Any], seconds: float, tag: str, out: str) 
                 victim = first.pop(r - 1)
                 client.delete_model_version(model, victim)
                 deleted.append(victim)
+            time.sleep(PAUSE)
     with open(out, "w") as handle:
         json.dump({"model": model, "versions": versions, "deleted": deleted, "rounds": r}, handle)
 
