@@ -74,3 +74,33 @@ def trust_from() -> str | None:
 def policy_path() -> str | None:
     """``MODELSHELF_POLICY``: a signed write-policy file that readers and writers pin."""
     return os.environ.get("MODELSHELF_POLICY") or None
+
+
+def _seconds(name: str, default: float) -> float:
+    try:
+        return max(0.0, float(os.environ.get(name, default)))
+    except ValueError:
+        return default
+
+
+def gc_window() -> float:
+    """``MODELSHELF_GC_WINDOW``: seconds a writer may rely on a blob it saw (default 3600).
+
+    A writer re-checks the blobs it relies on when more than half of this has passed since
+    it last saw them; gc deletes a quarantined blob only this long (plus the clock skew)
+    after quarantining it. Every writer and gc of a shelf must use the same value.
+    """
+    return _seconds("MODELSHELF_GC_WINDOW", 3600.0)
+
+
+def gc_clock_skew() -> float:
+    """``MODELSHELF_GC_CLOCK_SKEW``: the most two machines' clocks differ, seconds (default 300)."""
+    return _seconds("MODELSHELF_GC_CLOCK_SKEW", 300.0)
+
+
+def gc_grace() -> float | None:
+    """``MODELSHELF_GC_GRACE``: default grace period of gc in seconds (unset: 24 h)."""
+    raw = os.environ.get("MODELSHELF_GC_GRACE")
+    if raw is None or raw == "":
+        return None
+    return _seconds("MODELSHELF_GC_GRACE", 86400.0)

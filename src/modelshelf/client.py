@@ -65,7 +65,7 @@ class Client(RunsClient, RegistryClient):
 
     def gc(
         self,
-        grace: timedelta = timedelta(hours=24),
+        grace: timedelta | None = None,
         execute: bool = False,
         *,
         now: datetime | float | None = None,
@@ -77,8 +77,10 @@ class Client(RunsClient, RegistryClient):
         collectable. See :mod:`modelshelf.gc` for the safety argument.
 
         Args:
-            grace: how long unreferenced blobs and deleted versions' blobs are kept.
-            execute: delete the planned blobs (default: a dry run that deletes nothing).
+            grace: how long unreferenced blobs and deleted versions' blobs are kept
+                (default ``MODELSHELF_GC_GRACE`` or 24 h).
+            execute: run the plan: quarantine new garbage, delete old quarantined garbage
+                (default: a dry run that changes nothing).
             now: measure ``grace`` from this instant instead of now (tests).
 
         Returns:

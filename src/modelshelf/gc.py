@@ -1,30 +1,46 @@
 """Garbage collection of a shelf's blobs, planned before it destroys anything; and pins.
 
 Blobs are only ever deleted here. :func:`plan_gc` **marks** every blob that something
-references and **sweeps** (lists) the rest:
+references and lists the rest:
 
 * every registry version's tree: live versions, and versions deleted (tombstoned, or gone with
   their deleted model) less than ``grace`` ago, so an undo window remains;
 * every run artifact pointer (a blob or a tree) and every logged model (a tree);
 * every pin (``pins/<name>.json``, see :func:`pin`): a blob or a tree kept on purpose.
 
-A tree marks its manifest and every blob it lists. An unreferenced blob is a candidate only
-when its mtime is older than ``grace``: a concurrent writer stores blobs *before* it commits
-the pointer or version that names them, so its fresh blobs survive until that commit lands.
-Keys under ``objects/`` that do not name a blob (temp files, strays) are never touched.
+A tree marks its manifest and every blob it lists. An unreferenced blob is a candidate when
+its mtime is older than ``grace``. Keys under ``objects/`` that do not name a blob (temp
+files, strays) are never touched.
 
-:meth:`GcPlan.execute` deletes, and only deletes blobs of its plan that are still unreferenced:
-it re-reads the registry, runs and pins, and lists the blobs again, right before deleting.
+Deletion takes two gc runs (a quarantine), because a writer may rely on a blob that is
+already on the shelf without rewriting it, and commit a reference to it at any moment:
 
-The race that remains, and why ``grace`` covers it: between that last re-read and the delete a
-writer could *re-use* an old blob without rewriting it (``put`` skips blobs already stored)
-and commit a reference to it. That needs the writer to find, upload-check and commit a tree
-whose blobs have all been unreferenced for longer than ``grace`` (e.g. re-logging the files of
-a version deleted more than ``grace`` ago) inside the few seconds of the sweep. ``execute``
-marks once more after deleting and reports any such blob in :attr:`GcResult.conflicts`;
-``verify`` names the version, and logging the files again with ``put_tree(repair=True)``
-restores them. Writers whose clocks or put-to-commit times exceed ``grace`` are not protected:
-keep ``grace`` (default 24 h) far above both.
+* **Phase 1** (:meth:`GcPlan.execute`): mark again, list again, and *move* the planned
+  candidates that are still unreferenced to ``quarantine/<run id>/`` (tree manifests first),
+  then seal the quarantine. Phase 1 stops moving ``window / 2`` after it started.
+* **Phase 2** (a later execute, for quarantines sealed at least ``window`` + ``clock_skew``
+  ago): mark from committed state, put back every quarantined blob that is referenced now,
+  delete the rest.
+* **Writers** (:meth:`BlobStore.check_before_commit`, called by every commit that names a
+  blob: a version, an artifact pointer, a logged model, a pin) commit only while less than
+  ``window / 2`` has passed since they last saw every blob they name at its key; otherwise
+  they check again (one batched existence check), restoring from quarantine or uploading
+  what is missing. ``put_tree`` checks a tree's blobs even when its manifest exists.
+* **Readers** that miss a blob at its key look in the quarantines, restore it (verified)
+  and go on.
+
+Why no interleaving loses a blob that a committed reference names: let a commit C name blob
+b, and let b be moved into quarantine Q at instant m. If C's writer last saw b at its key at
+t ≥ m, b was back at its key then (re-uploaded or restored) and Q's copy is not that one;
+another gc must quarantine it again and the argument repeats for that quarantine. If t < m,
+C landed before t + window/2 < m + window ≤ the start of Q's phase 2 (clock skew accounted
+for), so phase 2's mark, which reads committed state, sees C and puts b back before
+deleting anything. The same holds for a manifest and, through it, its blobs: the mark reads
+a quarantined manifest by restoring it. Assumption: a writer is not suspended for more than
+``window / 2`` between its last check and its commit landing, and clocks differ by less than
+``clock_skew`` (defaults 1 h and 5 min; ``MODELSHELF_GC_WINDOW``,
+``MODELSHELF_GC_CLOCK_SKEW``). With ``window`` = ``clock_skew`` = 0 a single execute
+quarantines and deletes at once: only for a shelf no one writes to meanwhile.
 """
 
 from __future__ import annotations
@@ -36,9 +52,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from modelshelf import _settings
 from modelshelf._shelf import Shelf, get_shelf
 from modelshelf.cas import Digest
-from modelshelf.cas._gc import LiveSet, close_over_trees, delete_blobs, find_garbage
+from modelshelf.cas._gc import (
+    LiveSet,
+    close_over_trees,
+    find_garbage,
+    quarantine_blobs,
+    settle,
+)
+from modelshelf.cas._quarantine import Quarantine, list_quarantines, new_run_id, seal
 from modelshelf.errors import (
     AlreadyExistsError,
     IntegrityError,
@@ -66,19 +90,27 @@ class GcResult:
     """What :meth:`GcPlan.execute` did.
 
     Attributes:
-        deleted: the blobs deleted (a subset of the plan's).
+        deleted: blobs deleted for good (phase 2: quarantined at least the writer window
+            ago and still unreferenced).
         bytes_freed: their total size.
-        skipped: planned blobs not deleted because they became referenced or were written
-            again since the plan.
-        conflicts: deleted blobs that a writer referenced while the sweep ran (the race
-            described in :mod:`modelshelf.gc`); empty in practice. Run ``verify`` and log the
-            named files again.
+        skipped: planned blobs not quarantined because they became referenced or were
+            written again since the plan.
+        conflicts: deleted blobs that something references and that are on the shelf
+            neither at their key nor in a quarantine: a broken protocol assumption (a writer
+            suspended longer than half the window, or clocks further apart than the skew).
+            Empty in correct runs; ``verify`` names the version.
+        quarantined: blobs moved to quarantine by this run (phase 1).
+        restored: quarantined blobs put back because something references them again.
+        quarantine: the id of this run's quarantine (``quarantine/<id>/``), if it moved any.
     """
 
     deleted: tuple[Digest, ...]
     bytes_freed: int
     skipped: tuple[Digest, ...] = ()
     conflicts: tuple[Digest, ...] = ()
+    quarantined: tuple[Digest, ...] = ()
+    restored: tuple[Digest, ...] = ()
+    quarantine: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -86,15 +118,19 @@ class GcResult:
             "bytes_freed": self.bytes_freed,
             "skipped": [str(d) for d in self.skipped],
             "conflicts": [str(d) for d in self.conflicts],
+            "quarantined": [str(d) for d in self.quarantined],
+            "restored": [str(d) for d in self.restored],
+            "quarantine": self.quarantine,
         }
 
 
 @dataclass(frozen=True, slots=True)
 class GcPlan:
-    """What garbage collection would delete; nothing is deleted until :meth:`execute`.
+    """What garbage collection would do; nothing moves or is deleted until :meth:`execute`.
 
     Attributes:
-        blobs: the unreferenced blobs older than the grace period, sorted.
+        blobs: the unreferenced blobs older than the grace period, sorted: phase 1 moves
+            them to quarantine.
         bytes: their total size.
         kept: blobs that stay (referenced, or too young to judge).
         grace: the grace period the plan was made with.
@@ -105,6 +141,13 @@ class GcPlan:
         stray: keys under ``objects/`` that name no blob (never touched).
         problems: referenced trees whose manifest is missing or corrupt (their blobs could
             not be marked; ``verify`` reports them too).
+        quarantines: quarantines old enough for phase 2 (ids).
+        final: their blobs nothing references: phase 2 deletes these for good.
+        final_bytes: their total size.
+        restore: their blobs referenced again: phase 2 puts these back.
+        waiting: quarantines not yet old enough for phase 2.
+        window: the writer window in seconds (see :mod:`modelshelf.gc`).
+        clock_skew: the clock skew allowed for, in seconds.
     """
 
     blobs: tuple[Digest, ...]
@@ -117,15 +160,23 @@ class GcPlan:
     stray: int = 0
     problems: tuple[str, ...] = ()
     sizes: tuple[int, ...] = field(default=(), repr=False)
+    quarantines: tuple[str, ...] = ()
+    final: tuple[Digest, ...] = ()
+    final_bytes: int = 0
+    restore: tuple[Digest, ...] = ()
+    waiting: int = 0
+    window: float = 3600.0
+    clock_skew: float = 300.0
 
     def __len__(self) -> int:
         return len(self.blobs)
 
     def __str__(self) -> str:
         return (
-            f"gc plan for {self.shelf_url}: delete {len(self.blobs)} blob(s), "
-            f"{self.bytes} bytes; keep {self.kept} ({self.young} unreferenced but newer "
-            f"than the {self.grace} grace period)"
+            f"gc plan for {self.shelf_url}: quarantine {len(self.blobs)} blob(s), "
+            f"{self.bytes} bytes; delete {len(self.final)} quarantined blob(s), "
+            f"{self.final_bytes} bytes, put back {len(self.restore)}; keep {self.kept} "
+            f"({self.young} unreferenced but newer than the {self.grace} grace period)"
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -140,6 +191,14 @@ class GcPlan:
             "grace_seconds": self.grace.total_seconds(),
             "cutoff": self.cutoff.isoformat(),
             "problems": list(self.problems),
+            "quarantines": list(self.quarantines),
+            "final": [str(d) for d in self.final],
+            "final_count": len(self.final),
+            "final_bytes": self.final_bytes,
+            "restore": [str(d) for d in self.restore],
+            "waiting": self.waiting,
+            "window_seconds": self.window,
+            "clock_skew_seconds": self.clock_skew,
         }
 
     def execute(
@@ -149,25 +208,29 @@ class GcPlan:
         allow_problems: bool = False,
         **storage_options: Any,
     ) -> GcResult:
-        """Delete the planned blobs that are still unreferenced and still old.
+        """Run both phases of the plan: settle old quarantines, quarantine new garbage.
 
-        Re-reads the registry, runs and pins and lists the blobs again just before deleting,
-        deletes tree manifests before blobs, then marks once more to report conflicts.
+        Marks the registry, runs and pins again first. Phase 2 (quarantines of
+        :attr:`quarantines` that are still due): puts back referenced blobs and deletes the
+        planned :attr:`final` blobs still unreferenced. Phase 1: moves the planned
+        :attr:`blobs` that are still unreferenced and old to a new quarantine, manifests
+        first. With ``window`` = ``clock_skew`` = 0, that quarantine is settled at once.
 
         Args:
             shelf: the shelf the plan was made on (default: opened from ``shelf_url``).
-            allow_problems: delete even though a referenced tree's manifest is missing or
+            allow_problems: go ahead even though a referenced tree's manifest is missing or
                 corrupt. Its blobs cannot be told apart from garbage, so they may go too;
-                by default nothing is deleted until the tree is restored or its references
+                by default nothing is touched until the tree is restored or its references
                 removed.
             **storage_options: passed to fsspec when ``shelf`` is a URL or None.
 
         Raises:
             InvalidInputError: ``shelf`` is not the shelf this plan was made on.
             IntegrityError: a referenced tree's manifest is missing or corrupt (see
-                ``allow_problems``); nothing was deleted.
-            StorageError: the backend failed; blobs deleted so far stay deleted, the rest
-                stay (run ``plan_gc`` again).
+                ``allow_problems``); nothing was moved or deleted.
+            StorageError: the backend failed; what was done stays done, the rest stays
+                (run ``plan_gc`` again). A half-finished phase 1 is safe: its quarantine is
+                settled later as if sealed ``window`` after it started.
         """
         opened = get_shelf(shelf if shelf is not None else self.shelf_url, **storage_options)
         if opened.url != self.shelf_url:
@@ -175,9 +238,10 @@ class GcPlan:
                 f"this gc plan was made for {self.shelf_url}, not {opened.url}; "
                 "plan again on that shelf"
             )
-        if not self.blobs:
+        if not self.blobs and not self.quarantines:
             return GcResult((), 0)
         cutoff = self.cutoff.timestamp()
+        marked_at = time.time()  # phase 2 may act on quarantines due at this instant
         live = _mark(opened, cutoff)
         if live.problems and not allow_problems:
             raise IntegrityError(
@@ -185,60 +249,121 @@ class GcPlan:
                 f"cannot be followed, e.g. {live.problems[0]}. Run verify() and restore or "
                 "delete what it names, or pass allow_problems=True to collect anyway"
             )
-        still = {
-            c.digest: c for c in find_garbage(opened.blobs, live.digests, cutoff=cutoff).candidates
-        }
-        todo = [still[d] for d in self.blobs if d in still]
-        skipped = tuple(d for d in self.blobs if d not in still)
-        done = delete_blobs(opened.blobs, todo)
-        after = _mark(opened, cutoff)
-        conflicts = tuple(sorted(c.digest for c in done if c.digest in after.digests))
+        restored: list[Digest] = []
+        deleted: dict[Digest, int] = {}
+        if self.quarantines:
+            final = set(self.final)
+            for q in list_quarantines(opened.storage):
+                if q.run_id in self.quarantines and q.due(marked_at, self.window, self.clock_skew):
+                    done = settle(opened.blobs, q, live.digests, only=final)
+                    restored += done.restored
+                    deleted.update((c.digest, c.size) for c in done.deleted)
+        moved: list[Digest] = []
+        skipped: tuple[Digest, ...] = ()
+        run_id = ""
+        if self.blobs:
+            found = find_garbage(opened.blobs, live.digests, cutoff=cutoff).candidates
+            still = {c.digest: c for c in found}
+            todo = [still[d] for d in self.blobs if d in still]
+            skipped = tuple(d for d in self.blobs if d not in still)
+            run_id = new_run_id(marked_at)
+            deadline = marked_at + self.window / 2 if self.window > 0 else float("inf")
+            went = quarantine_blobs(opened.blobs, todo, run_id, deadline=deadline)
+            moved = sorted(c.digest for c in went)
+            if went:
+                seal(opened.storage, run_id)
+                if self.window == 0 and self.clock_skew == 0:
+                    q = Quarantine(run_id, marked_at, time.time(), {c.digest: c.size for c in went})
+                    done = settle(opened.blobs, q, _mark(opened, cutoff).digests)
+                    restored += done.restored
+                    deleted.update((c.digest, c.size) for c in done.deleted)
+            else:
+                run_id = ""
+        conflicts = _lost(opened, cutoff, set(deleted))
         if conflicts:
             _log.warning(
-                "gc on %s deleted %d blob(s) that a writer referenced during the sweep, "
-                "e.g. %s; run verify and log those files again",
+                "gc on %s deleted %d blob(s) that a reference names, e.g. %s: a writer broke "
+                "the gc window or clocks are further apart than the allowed skew; run verify",
                 opened.url,
                 len(conflicts),
                 conflicts[0],
             )
         return GcResult(
-            deleted=tuple(sorted(c.digest for c in done)),
-            bytes_freed=sum(c.size for c in done),
+            deleted=tuple(sorted(deleted)),
+            bytes_freed=sum(deleted.values()),
             skipped=skipped,
             conflicts=conflicts,
+            quarantined=tuple(moved),
+            restored=tuple(sorted(restored)),
+            quarantine=run_id,
         )
+
+
+def _lost(shelf: Shelf, cutoff: float, deleted: set[Digest]) -> tuple[Digest, ...]:
+    """Deleted blobs that something references now and that are nowhere on the shelf."""
+    if not deleted:
+        return ()
+    after = _mark(shelf, cutoff)
+    named = deleted & after.digests
+    if not named:
+        return ()
+    missing = named - shelf.blobs.exists_many(named)
+    for q in list_quarantines(shelf.storage):
+        missing -= set(q.blobs)
+    return tuple(sorted(missing))
 
 
 # ================================================================================ planning
 def plan_gc(
     shelf: str | Shelf | None = None,
     *,
-    grace: timedelta = DEFAULT_GRACE,
+    grace: timedelta | None = None,
     now: datetime | float | None = None,
+    window: float | None = None,
+    clock_skew: float | None = None,
     **storage_options: Any,
 ) -> GcPlan:
-    """Plan a garbage collection of ``shelf``: which blobs nothing references, and their bytes.
+    """Plan a garbage collection of ``shelf``: what to quarantine, and what to delete for good.
 
-    Nothing is deleted; call :meth:`GcPlan.execute` on the result for that.
+    Nothing is moved or deleted; call :meth:`GcPlan.execute` on the result for that.
 
     Args:
         shelf: a shelf URL or :class:`~modelshelf.Shelf`; default: the current shelf.
         grace: keep unreferenced blobs written less than this long ago, and the blobs of
-            versions deleted less than this long ago.
+            versions deleted less than this long ago (default ``MODELSHELF_GC_GRACE`` or 24 h).
         now: the instant to measure ``grace`` from (a datetime, naive = UTC, or epoch
             seconds); default: now. Tests use it; operators should not.
+        window: seconds a writer may rely on a blob it has seen; quarantined blobs are
+            deleted only this long (plus ``clock_skew``) after their quarantine was sealed
+            (default ``MODELSHELF_GC_WINDOW``, 1 h). Every writer must use the same value.
+        clock_skew: the most the clocks of the shelf's machines differ, seconds (default
+            ``MODELSHELF_GC_CLOCK_SKEW``, 5 min).
         **storage_options: passed to fsspec when ``shelf`` is a URL.
 
     Raises:
-        InvalidInputError: ``grace`` is not a non-negative timedelta, or ``now`` is not a time.
+        InvalidInputError: ``grace`` is not a non-negative timedelta, ``now`` is not a
+            time, or ``window`` / ``clock_skew`` is negative.
         StorageError: the backend failed while marking or listing (nothing was deleted).
     """
+    if grace is None:
+        configured = _settings.gc_grace()
+        grace = DEFAULT_GRACE if configured is None else timedelta(seconds=configured)
     if not isinstance(grace, timedelta) or grace < timedelta(0):
         raise InvalidInputError(f"grace must be a timedelta ≥ 0, got {grace!r}")
+    window = _settings.gc_window() if window is None else window
+    clock_skew = _settings.gc_clock_skew() if clock_skew is None else clock_skew
+    for label, value in (("window", window), ("clock_skew", clock_skew)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise InvalidInputError(f"{label} must be seconds ≥ 0, got {value!r}")
     opened = get_shelf(shelf, **storage_options)
     cutoff = _epoch(now) - grace.total_seconds()
+    marked_at = time.time()
     live = _mark(opened, cutoff)
     garbage = find_garbage(opened.blobs, live.digests, cutoff=cutoff)
+    quarantines = list_quarantines(opened.storage)
+    due = [q for q in quarantines if q.due(marked_at, float(window), float(clock_skew))]
+    final = {d: n for q in due for d, n in q.blobs.items() if d not in live.digests}
+    restore = {d for q in due for d in q.blobs if d in live.digests}
     return GcPlan(
         blobs=tuple(c.digest for c in garbage.candidates),
         bytes=sum(c.size for c in garbage.candidates),
@@ -250,6 +375,13 @@ def plan_gc(
         stray=garbage.stray,
         problems=tuple(live.problems),
         sizes=tuple(c.size for c in garbage.candidates),
+        quarantines=tuple(q.run_id for q in due),
+        final=tuple(sorted(final)),
+        final_bytes=sum(final.values()),
+        restore=tuple(sorted(restore)),
+        waiting=len(quarantines) - len(due),
+        window=float(window),
+        clock_skew=float(clock_skew),
     )
 
 
@@ -381,10 +513,13 @@ def pin(
     opened = get_shelf(shelf)
     key = _pin_key(name)
     parsed = Digest.parse(digest)
-    if not opened.storage.exists(parsed.key):
+    try:
+        opened.blobs.check_before_commit(parsed, tree=None)
+    except ObjectNotFoundError as exc:
         raise ObjectNotFoundError(
-            f"cannot pin {parsed}: it is not on the shelf {opened.url}; store it first"
-        )
+            f"cannot pin {parsed}: it (or a blob it lists) is not on the shelf {opened.url}; "
+            "store it first"
+        ) from exc
     data = json.dumps(
         {"digest": str(parsed), "name": name, "created": int(time.time() * 1000)}, sort_keys=True
     ).encode()

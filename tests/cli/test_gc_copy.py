@@ -19,7 +19,9 @@ def _orphan(url: str) -> Path:
     return Path(url) / "objects" / "sha256" / digest.hex[:2] / digest.hex
 
 
-def test_gc_plans_then_deletes_only_old_unreferenced_blobs(cli: Cli, local: Shelved) -> None:
+def test_gc_plans_then_deletes_only_old_unreferenced_blobs(
+    cli: Cli, local: Shelved, monkeypatch: pytest.MonkeyPatch
+) -> None:
     orphan = _orphan(local.url)
     assert orphan.is_file()
 
@@ -33,7 +35,11 @@ def test_gc_plans_then_deletes_only_old_unreferenced_blobs(cli: Cli, local: Shel
     assert orphan.is_file()  # a dry run deletes nothing
 
     done = cli.ok(["--shelf", local.url, "gc", "--grace", "0", "--execute"]).stdout
-    assert "deleted 1 blob(s)" in done
+    assert "quarantined 1 blob(s)" in done and "deleted 0 blob(s)" in done  # phase 1
+    monkeypatch.setenv("MODELSHELF_GC_WINDOW", "0")
+    monkeypatch.setenv("MODELSHELF_GC_CLOCK_SKEW", "0")
+    final = cli.ok(["--shelf", local.url, "gc", "--grace", "0", "--execute"]).stdout
+    assert "deleted 1 blob(s)" in final  # phase 2, once the writer window has passed
     assert not orphan.exists()
     assert "no problems" in cli.ok(["--shelf", local.url, "verify", "--deep"]).stdout
     source = Path(local.url).parent / "in.csv"

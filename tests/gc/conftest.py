@@ -15,6 +15,14 @@ GC_BACKENDS = ("memory", "local", "moto", "seaweedfs")
 
 
 @pytest.fixture(autouse=True)
+def _single_writer_gc(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No writer runs during these tests unless a test says so: gc may quarantine and delete
+    in one execute (window = clock skew = 0). Race tests set their own window."""
+    monkeypatch.setenv("MODELSHELF_GC_WINDOW", "0")
+    monkeypatch.setenv("MODELSHELF_GC_CLOCK_SKEW", "0")
+
+
+@pytest.fixture(autouse=True)
 def _no_current_shelf() -> Iterator[None]:
     reset_shelf()
     yield

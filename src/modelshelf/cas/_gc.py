@@ -8,22 +8,36 @@ Marking (what the registry, runs and pins reference) lives above this layer, in
 * :func:`find_garbage` lists ``objects/sha256/`` once and returns the blobs that are neither
   live nor younger than a cutoff. Keys that do not name a blob (temp files, strays) are never
   candidates;
-* :func:`delete_blobs` deletes candidates, tree manifests first.
+* :func:`quarantine_blobs` (phase 1) moves candidates into a gc run's quarantine, tree
+  manifests first; :func:`settle` (phase 2) restores what became live and deletes the rest;
+* :func:`delete_blobs` deletes candidates outright, tree manifests first (no quarantine: for
+  callers that know no writer is running).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from modelshelf.cas._digest import OBJECTS_PREFIX, Digest, key_to_digest
+from modelshelf.cas._quarantine import Quarantine, copy_back, drop, move_in, restore_from_quarantine
 from modelshelf.cas._store import BlobStore
 from modelshelf.cas._tree import Tree
 from modelshelf.errors import IntegrityError, MalformedMetadataError, ObjectNotFoundError
 
-__all__ = ["Candidate", "Garbage", "LiveSet", "close_over_trees", "delete_blobs", "find_garbage"]
+__all__ = [
+    "Candidate",
+    "Garbage",
+    "LiveSet",
+    "close_over_trees",
+    "delete_blobs",
+    "find_garbage",
+    "quarantine_blobs",
+    "settle",
+]
 
 # Candidates up to this size are read before deletion to find tree manifests among them
 # (deleted first, see delete_blobs); a manifest of this size lists ~10,000 files.
@@ -68,7 +82,9 @@ def close_over_trees(
         try:
             info = blobs.storage.stat(digest.key)
         except ObjectNotFoundError:
-            continue
+            if not restore_from_quarantine(blobs.storage, {digest}):
+                continue
+            info = blobs.storage.stat(digest.key)
         if info.size <= _UNKNOWN_PROBE and Tree.looks_like_manifest(blobs.storage.read(digest.key)):
             tree_set.add(digest)
     live.digests.update(tree_set)
@@ -144,12 +160,9 @@ def find_garbage(blobs: BlobStore, live: set[Digest], *, cutoff: float) -> Garba
     return found
 
 
-def delete_blobs(blobs: BlobStore, candidates: Sequence[Candidate]) -> list[Candidate]:
-    """Delete the candidates, tree manifests first; returns those deleted, in order.
-
-    Manifests go first because ``put_tree`` trusts a stored manifest to mean that all its blobs
-    are stored: if this stops half-way, a surviving manifest never names a deleted blob.
-    """
+def _manifests_first(
+    blobs: BlobStore, candidates: Sequence[Candidate]
+) -> tuple[list[Candidate], list[Candidate]]:
     small = [c for c in candidates if c.size <= _MANIFEST_PROBE]
     manifests: set[Digest] = set()
     for start in range(0, len(small), 256):
@@ -161,16 +174,86 @@ def delete_blobs(blobs: BlobStore, candidates: Sequence[Candidate]) -> list[Cand
                 manifests.add(c.digest)
     first = [c for c in candidates if c.digest in manifests]
     rest = [c for c in candidates if c.digest not in manifests]
+    return first, rest
 
-    def delete(c: Candidate) -> Candidate:
-        blobs.storage.delete(c.digest.key)
-        return c
 
+def _each(
+    blobs: BlobStore, groups: Iterable[list[Candidate]], act: Callable[[Candidate], bool]
+) -> list[Candidate]:
     done: list[Candidate] = []
-    for group in (first, rest):
+    for group in groups:
         if not group:
             continue
         workers = max(1, min(len(group), blobs.concurrency, 32))
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            done.extend(pool.map(delete, group))
+            done.extend(c for c, ok in zip(group, pool.map(act, group)) if ok)
     return done
+
+
+def delete_blobs(blobs: BlobStore, candidates: Sequence[Candidate]) -> list[Candidate]:
+    """Delete the candidates outright, tree manifests first; returns those deleted, in order.
+
+    No quarantine: only for a shelf no writer uses meanwhile (gc itself goes through
+    :func:`quarantine_blobs` and :func:`settle`).
+    """
+
+    def delete(c: Candidate) -> bool:
+        blobs.storage.delete(c.digest.key)
+        return True
+
+    return _each(blobs, _manifests_first(blobs, candidates), delete)
+
+
+def quarantine_blobs(
+    blobs: BlobStore, candidates: Sequence[Candidate], run_id: str, *, deadline: float
+) -> list[Candidate]:
+    """Phase 1: move the candidates into quarantine ``run_id``, tree manifests first.
+
+    Nothing moves after ``deadline`` (epoch s): a quarantine left unsealed by a dead gc is
+    taken to have stopped moving by its start + the writer window, so phase 1 must too.
+    Returns the candidates moved (those already gone are left out).
+    """
+
+    def move(c: Candidate) -> bool:
+        if time.time() >= deadline:
+            return False
+        return move_in(blobs.storage, c.digest, run_id)
+
+    return _each(blobs, _manifests_first(blobs, candidates), move)
+
+
+@dataclass(slots=True)
+class Settled:
+    """What phase 2 did to one quarantine."""
+
+    restored: list[Digest] = field(default_factory=list)
+    deleted: list[Candidate] = field(default_factory=list)
+    kept: list[Digest] = field(default_factory=list)  # live, but could not be put back
+
+
+def settle(
+    blobs: BlobStore, q: Quarantine, live: set[Digest], *, only: set[Digest] | None = None
+) -> Settled:
+    """Phase 2: put back every quarantined blob of ``q`` in ``live``; delete the others.
+
+    ``live`` must be marked from committed state at least the writer window after ``q``
+    stopped moving blobs (see :meth:`Quarantine.due`). With ``only``, blobs outside it are
+    left in quarantine (they were not in the plan). A live blob that cannot be put back
+    (its quarantined copy is corrupt) stays in quarantine and is reported in ``kept``.
+    """
+    out = Settled()
+    gone: list[Digest] = []
+    for digest, size in sorted(q.blobs.items()):
+        if only is not None and digest not in only and digest not in live:
+            continue
+        if digest in live:
+            if copy_back(blobs.storage, digest, q.key(digest)):
+                out.restored.append(digest)
+                gone.append(digest)
+            else:
+                out.kept.append(digest)
+        else:
+            out.deleted.append(Candidate(digest, size, 0.0))
+            gone.append(digest)
+    drop(blobs.storage, q, gone)
+    return out

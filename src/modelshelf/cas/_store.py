@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -15,6 +17,7 @@ from modelshelf import _settings
 from modelshelf.cas._cache import LocalCache
 from modelshelf.cas._digest import Digest, hash_bytes, hash_file, hash_stream
 from modelshelf.cas._progress import Progress
+from modelshelf.cas._quarantine import locate_quarantined, restore_from_quarantine
 from modelshelf.cas._tree import LocalFile, Tree, TreeEntry, scan_dir
 from modelshelf.errors import (
     AlreadyExistsError,
@@ -33,6 +36,8 @@ _SMALL = 1 << 20  # below this a file is read whole: hashing and copying in one 
 # first: resending a few MiB that turn out to exist costs less than a round trip per blob.
 _DIRECT = 8 << 20
 _BATCH_BYTES = 128 << 20  # bounds memory of batched small writes; progress granularity
+_CHECKED_MAX = 1 << 16  # digests remembered with the time their presence was last seen
+_PROBE = 64 << 20  # a blob of unknown kind larger than this is taken to be a file, not a tree
 
 
 @dataclass(slots=True)
@@ -96,16 +101,35 @@ class BlobStore:
         self.concurrency = concurrency or _settings.concurrency()
         self.last_put = PutStats()
         self._dirs: set[str] = set()  # folders known to exist under a local shelf
+        # Evidence for the gc protocol: digest -> the monotonic time (taken before the check)
+        # at which this process last saw it, and for a tree every blob it lists, on the shelf.
+        # Monotonic: only durations matter to the writer, and a stepped clock must not stretch them.
+        self._checked: OrderedDict[Digest, float] = OrderedDict()
+        self._sources: OrderedDict[Digest, str] = OrderedDict()  # tree -> folder it came from
+
+    def _note(self, digests: Iterable[Digest], when: float) -> None:
+        for digest in digests:
+            self._checked[digest] = when
+            self._checked.move_to_end(digest)
+        while len(self._checked) > _CHECKED_MAX:
+            self._checked.popitem(last=False)
+
+    def checked_at(self, digest: Digest) -> float | None:
+        """When this process last saw ``digest`` (and, for a tree, all its blobs) on the shelf."""
+        return self._checked.get(digest)
 
     # ------------------------------------------------------------------------------ writes
     def put_bytes(self, data: bytes) -> Digest:
         """Store ``data`` as a blob (a no-op if it exists) and return its digest."""
+        when = time.monotonic()
         digest = hash_bytes(data)
         if not self.storage.exists(digest.key):
             try:
                 self.storage.write(digest.key, data)
             except AlreadyExistsError:
                 pass  # a concurrent writer stored the same bytes
+        if not Tree.looks_like_manifest(data):  # a tree is vouched for only with its blobs
+            self._note([digest], when)
         return digest
 
     def put_file(self, path: str | os.PathLike[str]) -> Digest:
@@ -122,10 +146,11 @@ class BlobStore:
 
         Unchanged files are recognised by a local hash memo and not re-read; blobs that are
         already on the shelf are not uploaded. When every file is known to the memo and the
-        tree's manifest is already on the shelf, nothing but that one check is sent (a manifest
-        is stored only after all its blobs). ``repair=True`` skips that shortcut and re-uploads
-        any blob missing from the shelf (after ``verify`` reported one). ``prefix`` is the path
-        the tree will be logged under, checked with each file's path against the length limits.
+        tree's manifest is already on the shelf, one batched existence check of its blobs is
+        all that is sent: a stored manifest does not prove its blobs are still there (gc may
+        have quarantined them), so missing ones are uploaded again. ``repair=True`` re-hashes
+        nothing differently but skips every shortcut. ``prefix`` is the path the tree will be
+        logged under, checked with each file's path against the length limits.
 
         Raises:
             UnloggableFileError: a symlink dangles, loops or leaves the folder, or an entry is
@@ -133,6 +158,7 @@ class BlobStore:
             InvalidPathError: a name is unsafe, or a path is too long.
             NotFoundError: ``local_dir`` is not a folder.
         """
+        when = time.monotonic()
         files = scan_dir(local_dir, prefix=prefix)
         known = self.cache.state.get_many(f.st for f in files)
         if files and not repair and all(d is not None for d in known):
@@ -140,15 +166,84 @@ class BlobStore:
                 TreeEntry(f.path, d, f.size, f.executable)  # type: ignore[arg-type]
                 for f, d in zip(files, known)
             )
-            if self.storage.exists(tree.digest.key):
+            wanted = {e.digest for e in tree}
+            present = self.exists_many([tree.digest, *wanted])
+            if tree.digest in present and wanted <= present:
                 self.last_put = PutStats(files=len(files), bytes_total=tree.size)
+                self._note([*wanted, tree.digest], when)
+                self._remember_source(tree.digest, local_dir)
                 return tree.digest
         entries = self._put_files(files, known, trust_manifest=not repair)
-        return self.put_manifest(Tree.from_entries(entries))
+        tree = Tree.from_entries(entries)
+        digest = self.put_bytes(tree.to_bytes())
+        self._note([e.digest for e in tree], when)
+        self._note([digest], when)
+        self._remember_source(digest, local_dir)
+        return digest
+
+    def _remember_source(self, digest: Digest, local_dir: str | os.PathLike[str]) -> None:
+        self._sources[digest] = os.path.abspath(os.fspath(local_dir))
+        self._sources.move_to_end(digest)
+        while len(self._sources) > 256:
+            self._sources.popitem(last=False)
 
     def put_manifest(self, tree: Tree) -> Digest:
         """Store a tree manifest whose blobs are already stored; returns the tree digest."""
-        return self.put_bytes(tree.to_bytes())
+        seen = [self._checked.get(e.digest) for e in tree]
+        digest = self.put_bytes(tree.to_bytes())
+        if all(t is not None for t in seen):
+            self._note([digest], min([t for t in seen if t is not None], default=time.monotonic()))
+        return digest
+
+    def check_before_commit(
+        self, digest: Digest | str, *, tree: bool | None = True, window: float | None = None
+    ) -> None:
+        """Make sure ``digest`` (a tree: and every blob it lists) is on the shelf right before
+        a commit names it (the writer's half of the gc protocol).
+
+        Free when this process saw it all less than ``window / 2`` ago; otherwise one
+        existence check of the manifest and one batched check of its blobs. A blob found in a
+        gc quarantine is restored; one missing altogether is uploaded again from the folder
+        this process stored the tree from, when it knows that folder.
+
+        Args:
+            tree: True for a tree, False for a single blob, None to find out.
+            window: the gc writer window in seconds (default ``MODELSHELF_GC_WINDOW``).
+
+        Raises:
+            ObjectNotFoundError: something is missing and cannot be put back; log it again.
+        """
+        digest = Digest.parse(digest)
+        window = _settings.gc_window() if window is None else window
+        seen = self._checked.get(digest)
+        if seen is not None and time.monotonic() - seen <= window / 2:
+            return
+        when = time.monotonic()
+        if not self.storage.exists(digest.key) and not restore_from_quarantine(
+            self.storage, {digest}
+        ):
+            raise ObjectNotFoundError(
+                f"{digest} is not on the shelf {self.storage.url}: garbage collection removed "
+                "it after it was stored; log or store it again"
+            )
+        if tree is None:
+            size = self.storage.stat(digest.key).size
+            tree = size <= _PROBE and Tree.looks_like_manifest(self.get(digest))
+        wanted: set[Digest] = set()
+        if tree:
+            wanted = {e.digest for e in self.read_tree(digest)}
+            missing = wanted - self.exists_many(wanted)
+            missing -= restore_from_quarantine(self.storage, missing)
+            source = self._sources.get(digest)
+            if missing and source is not None and os.path.isdir(source):
+                self.put_tree(source, repair=True)
+                missing -= self.exists_many(missing)
+            if missing:
+                raise ObjectNotFoundError(
+                    f"{len(missing)} blob(s) of tree {digest} are not on the shelf "
+                    f"{self.storage.url}, e.g. {sorted(missing)[0]}; log the folder again"
+                )
+        self._note([*wanted, digest], when)
 
     def _put_files(
         self,
@@ -159,6 +254,7 @@ class BlobStore:
     ) -> list[TreeEntry]:
         if known is None:
             known = self.cache.state.get_many(f.st for f in files)
+        when = time.monotonic()
         stats = PutStats(files=len(files), bytes_total=sum(f.size for f in files))
         digests: list[Digest | None] = list(known)
         todo = [i for i, d in enumerate(digests) if d is None]
@@ -195,12 +291,16 @@ class BlobStore:
                 and todo
                 and self._manifest_exists(files, digests)
             ):
-                pending = {}  # the same tree was stored from another machine: all blobs are there
+                # The same tree was stored from another machine; its manifest does not prove
+                # its blobs are still there (gc), so one batched check decides what to send.
+                present = self.exists_many(pending)
+                pending = {d: f for d, f in pending.items() if d not in present}
             if pending:
                 uploaded = self._upload(pending, bar)
                 stats.blobs_uploaded += len(uploaded)
                 stats.bytes_uploaded += sum(pending[d].size for d in uploaded)
         self.cache.state.put_many((files[i].st, digests[i]) for i in todo)  # type: ignore[misc]
+        self._note([d for d in digests if d is not None], when)
         self.last_put = stats
         return [
             TreeEntry(f.path, d, f.size, f.executable)  # type: ignore[arg-type]
@@ -362,6 +462,13 @@ class BlobStore:
     def _read_remote(self, digest: Digest) -> bytes:
         try:
             return self.storage.read(digest.key)
+        except ObjectNotFoundError:
+            pass
+        try:
+            where = locate_quarantined(self.storage, {digest})
+            if digest in where:
+                return self.storage.read(where[digest])
+            raise ObjectNotFoundError(digest.key)
         except ObjectNotFoundError as exc:
             raise ObjectNotFoundError(
                 f"blob {digest} is not on the shelf {self.storage.url} (key {digest.key!r})"
@@ -447,7 +554,7 @@ class BlobStore:
             for batch in _batches(missing, lambda d: sizes[d]):
                 temps = {d: self.cache.temp_path("d-") for d in batch}
                 try:
-                    self.storage.download([(d.key, str(temps[d])) for d in batch])
+                    self._download_or_restore(batch, temps)
                 except ObjectNotFoundError as exc:
                     present = self.exists_many(batch)
                     absent = [str(d) for d in batch if d not in present]
@@ -470,9 +577,31 @@ class BlobStore:
                 bar.update(sum(sizes[d] for d in batch))
         return found
 
+    def _download_or_restore(self, batch: list[Digest], temps: dict[Digest, Path]) -> None:
+        """Download; a blob missing at its key is looked up in gc quarantines, restored, and
+        downloaded again (the reader's half of the gc protocol)."""
+        try:
+            self.storage.download([(d.key, str(temps[d])) for d in batch])
+            return
+        except ObjectNotFoundError:
+            absent = set(batch) - self.exists_many(batch)
+            where = locate_quarantined(self.storage, absent)
+            if not absent or not where:
+                raise
+        self.storage.download([(where.get(d, d.key), str(temps[d])) for d in batch])
+
     def _fetch_local(self, digest: Digest) -> Path:
+        try:
+            return self._fetch_local_once(digest)
+        except ObjectNotFoundError:
+            where = locate_quarantined(self.storage, {digest})
+            if digest not in where:
+                raise
+        return self._fetch_local_once(digest, where[digest])
+
+    def _fetch_local_once(self, digest: Digest, key: str | None = None) -> Path:
         """Copy a blob of a local shelf into the cache, hashing it in the same pass."""
-        src = self.storage.local_path(digest.key)
+        src = self.storage.local_path(key or digest.key)
         assert src is not None
         tmp = self.cache.temp_path("l-")
         try:

@@ -212,7 +212,10 @@ def repair(
     "30m, 24h, 7d or 0. A writer still uploading loses nothing.",
 )
 @click.option(
-    "--execute", is_flag=True, help="Delete. Without it gc only prints what it would delete."
+    "--execute",
+    is_flag=True,
+    help="Run the plan: quarantine new garbage, delete garbage quarantined at least "
+    "MODELSHELF_GC_WINDOW ago. Without it gc only prints what it would do.",
 )
 @click.option(
     "--allow-problems",
@@ -225,7 +228,8 @@ def repair(
 def gc(state: State, grace: timedelta, execute: bool, allow_problems: bool) -> None:
     """Garbage-collect blobs no version, run or pin references (a dry run by default).
 
-    The plan is made first; --execute deletes what is still unreferenced when it runs.
+    The plan is made first; --execute moves what is still unreferenced to a quarantine and
+    deletes what an earlier run quarantined long enough ago (see docs/operations.md).
     """
     from modelshelf.gc import plan_gc
 
@@ -241,19 +245,26 @@ def gc(state: State, grace: timedelta, execute: bool, allow_problems: bool) -> N
             f"keeping {planned['kept']} ({planned['young']} unreferenced but younger)"
         ]
         lines += [f"problem: {p}" for p in planned.get("problems") or []]
+        if planned.get("final_count") or planned.get("restore"):
+            lines.append(
+                f"{len(planned['quarantines'])} quarantine(s) due: delete "
+                f"{planned['final_count']} blob(s), {human_bytes(planned['final_bytes'])}; "
+                f"put back {len(planned['restore'])}"
+            )
         if result is None:
-            lines.append("dry run: nothing deleted; pass --execute to delete")
+            lines.append("dry run: nothing moved or deleted; pass --execute to run it")
         else:
             done = as_data(result)
             skipped = (
                 f"; skipped {len(done['skipped'])} (referenced again)" if done["skipped"] else ""
             )
             lines.append(
+                f"quarantined {len(done['quarantined'])} blob(s){skipped}; "
                 f"deleted {len(done['deleted'])} blob(s), "
-                f"{human_bytes(done['bytes_freed'])} freed{skipped}"
+                f"{human_bytes(done['bytes_freed'])} freed; put back {len(done['restored'])}"
             )
             lines += [
-                f"conflict: {c} was referenced during the sweep; run verify"
+                f"conflict: {c} is referenced but was deleted; run verify"
                 for c in done["conflicts"]
             ]
         return "\n".join(lines)

@@ -493,6 +493,8 @@ class RegistryClient:
 
         def plan(state: RegistryState) -> list[Action]:
             model = state.model(name)
+            # Right before each attempt to commit: the blobs are still there (gc protocol).
+            self.shelf.blobs.check_before_commit(digest)
             created[:] = [model.next_version]
             action: CreateVersion = {
                 "op": "create_version",

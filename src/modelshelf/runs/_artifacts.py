@@ -213,6 +213,7 @@ class ArtifactIndex:
                 except AlreadyExistsError:
                     pass
                 self._known_dirs.add(dir_key)
+        self.blobs.check_before_commit(pointer.digest, tree=pointer.kind == "tree")
         try:
             self.storage.write(own, dumps(pointer.to_dict()))
         except AlreadyExistsError:

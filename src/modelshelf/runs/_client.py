@@ -23,6 +23,7 @@ from modelshelf.errors import (
     InvalidNameError,
     InvalidURIError,
     NotFoundError,
+    ObjectNotFoundError,
 )
 from modelshelf.runs._artifacts import ArtifactIndex, Located, clean_artifact_path
 from modelshelf.runs._download import materialise
@@ -497,6 +498,11 @@ class RunsClient:
         )
         key = f"runs/{run_id}/models/{name_key(path)}"
         storage = self._runs_storage
+        try:
+            self.shelf.blobs.check_before_commit(info.digest)
+        except ObjectNotFoundError:
+            if not storage.exists(key):
+                raise  # else the create below fails and compares with what is there
         try:
             storage.write(key, dumps(info.to_dict()))
         except AlreadyExistsError:
