@@ -15,7 +15,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import BinaryIO
 
 from modelshelf.errors import ConfigurationError, SignatureError
-from modelshelf.signing._envelope import SIGNATURE, SIGNED_BY, is_signed, open_signed, seal
+from modelshelf.signing._envelope import (
+    SIGNATURE,
+    SIGNED_BY,
+    canonical,
+    is_signed,
+    open_signed,
+    seal,
+)
 from modelshelf.signing._keys import SigningKey, TrustedKeys
 from modelshelf.storage import ObjectInfo, Storage
 
@@ -26,10 +33,6 @@ RECORD_PREFIXES = ("runs/", "experiments/", "logged_models/")
 
 def is_record(key: str) -> bool:
     return key.startswith(RECORD_PREFIXES)
-
-
-def _canonical(doc: dict[str, object]) -> bytes:
-    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 class SignedRecords(Storage):
@@ -66,12 +69,12 @@ class SignedRecords(Storage):
         if self.trusted:
             doc, _ = open_signed(data, key, self.trusted)
             doc.pop(SIGNED_BY, None)
-            return _canonical(doc)
+            return canonical(doc)
         if is_signed(data):  # a writer without trusted keys: hide the fields, check nothing
             doc = json.loads(data)
             doc.pop(SIGNATURE, None)
             doc.pop(SIGNED_BY, None)
-            return _canonical(doc)
+            return canonical(doc)
         return data
 
     # --------------------------------------------------------------------- the delegation
