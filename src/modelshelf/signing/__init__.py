@@ -8,7 +8,11 @@ or a fork of history is noticed. See docs/security.md.
 
 from __future__ import annotations
 
-from modelshelf.signing._config import resolve_signing_key, resolve_trusted_keys
+from modelshelf.signing._config import (
+    resolve_signing_key,
+    resolve_trusted_keys,
+    trust_fingerprint,
+)
 from modelshelf.signing._envelope import open_signed, seal, signer_of
 from modelshelf.signing._heads import HeadMemory
 from modelshelf.signing._keys import (
@@ -36,4 +40,5 @@ __all__ = [
     "seal",
     "sign_policy",
     "signer_of",
+    "trust_fingerprint",
 ]

@@ -12,7 +12,7 @@ from typing import Any
 from modelshelf import _settings
 from modelshelf.signing._keys import SigningKey, TrustedKeys, load_signing_key
 
-__all__ = ["resolve_signing_key", "resolve_trusted_keys"]
+__all__ = ["resolve_signing_key", "resolve_trusted_keys", "trust_fingerprint"]
 
 _LOADED: dict[tuple[str, int], Any] = {}
 
@@ -54,3 +54,15 @@ def resolve_trusted_keys(arg: Any = None) -> TrustedKeys:
     if keys is None:
         keys = _LOADED[cache_key] = TrustedKeys.load(list(paths))
     return keys
+
+
+def trust_fingerprint() -> str:
+    """What this environment trusts (keys, pinned policy, ``trust_from``) as one string, ``""``
+    when it trusts nothing. Answers remembered under one trust (what a URI resolved to) are
+    never reused under another: a process without keys must not vouch for one with keys."""
+    trusted = resolve_trusted_keys()
+    if not trusted:
+        return ""
+    policy = _settings.policy_path()
+    pinned = f"{policy}@{_stamp(policy)}" if policy else ""
+    return f"{trusted.fingerprint()}|{pinned}|{_settings.trust_from() or ''}"

@@ -214,10 +214,15 @@ def _publish(staging: Path, target: Path) -> None:
 
 
 class _Memo:
-    """The last resolution of a URI on a shelf, kept in the cache folder."""
+    """The last resolution of a URI on a shelf, kept in the cache folder, one per trust
+    (a resolution made without trusted keys never answers for a process that has some)."""
 
     def __init__(self, shelf: Shelf, uri: str) -> None:
-        key = hashlib.sha256(f"{shelf.url}\n{uri}".encode()).hexdigest()
+        from modelshelf.signing import trust_fingerprint
+
+        trust = trust_fingerprint()
+        text = f"{shelf.url}\n{uri}" + (f"\n{trust}" if trust else "")
+        key = hashlib.sha256(text.encode()).hexdigest()
         self.path = shelf.blobs.cache.root / "resolved" / key[:2] / f"{key}.json"
 
     def load(self) -> dict[str, Any] | None:
