@@ -263,7 +263,7 @@ def _model(w: World) -> Any:
 
 
 # ---------------------------------------------------------------------------- head memory
-def test_head_memory_never_moves_back_when_two_processes_write_it(
+def test_head_memory_never_moves_back_when_two_readers_interleave(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Two readers advance the remembered head at once: one read 5 as the next head, then
