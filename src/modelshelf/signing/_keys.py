@@ -201,6 +201,12 @@ class TrustedKeys:
                 continue
             if isinstance(source, (str, os.PathLike)) and Path(source).is_dir():
                 files = sorted(p for p in Path(source).iterdir() if p.suffix in (".pub", ".pem"))
+                if not files:  # fail closed: trusting nothing would turn every check off
+                    raise ConfigurationError(
+                        f"the trusted keys folder {os.fspath(source)!r} holds no public keys "
+                        "(*.pub or *.pem files); put the keys you trust there, or name no "
+                        "folder to trust nothing"
+                    )
                 for p in files:
                     key = load_public_key(p)
                     keys[key_id_of(key)] = (p.stem, key)
