@@ -95,7 +95,9 @@ def test_a_signed_object_moved_to_another_key_is_refused(world: World) -> None:
     with pytest.raises(MalformedMetadataError, match=log_key(world.head + 1)):
         world.load()  # as copied: it says it is another seq
     body = json.loads(old)
-    body.update(seq=world.head + 1, prev="sha256:" + sha256_hex(world.storage.read(log_key(world.head))))
+    body.update(
+        seq=world.head + 1, prev="sha256:" + sha256_hex(world.storage.read(log_key(world.head)))
+    )
     world.storage.write(log_key(world.head + 1), json.dumps(body).encode(), overwrite=True)
     with pytest.raises(SignatureError, match=log_key(world.head + 1)):
         world.load()
@@ -135,9 +137,7 @@ def _reencode(w: World, change: Any) -> None:
     [
         pytest.param(lambda d: json.dumps(json.loads(d), indent=1).encode(), id="whitespace"),
         pytest.param(lambda d: b'{"actions":[],' + d[1:], id="duplicate-key"),
-        pytest.param(
-            lambda d: d.replace(b'"signature":"', b'"signature":"\\n'), id="base64-junk"
-        ),
+        pytest.param(lambda d: d.replace(b'"signature":"', b'"signature":"\\n'), id="base64-junk"),
         pytest.param("high-s", id="high-s"),
     ],
 )
@@ -237,9 +237,7 @@ def test_a_swapped_tree_manifest_under_a_signed_version_is_caught(
         world.load()
 
 
-def test_a_version_memoised_without_keys_is_checked_with_keys(
-    world: World, tmp_path: Path
-) -> None:
+def test_a_version_memoised_without_keys_is_checked_with_keys(world: World, tmp_path: Path) -> None:
     """A process without trusted keys remembers what ``models:/m/3`` resolved to (an unsigned
     version the attacker appended); a process with trusted keys on the same machine must not
     load it from that memo."""
@@ -355,4 +353,3 @@ def test_cli_bad_head_and_key_are_one_line_errors(tmp_path: Path) -> None:
     not_a_key.write_text("hello")
     message = cli.fails(["verify", "--shelf", shelf, "--trusted-key", str(not_a_key)])
     assert "notes.pub" in message and "Traceback" not in message
-
