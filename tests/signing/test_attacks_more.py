@@ -353,3 +353,55 @@ def test_cli_bad_head_and_key_are_one_line_errors(tmp_path: Path) -> None:
     not_a_key.write_text("hello")
     message = cli.fails(["verify", "--shelf", shelf, "--trusted-key", str(not_a_key)])
     assert "notes.pub" in message and "Traceback" not in message
+
+
+def test_a_logged_model_record_swapped_is_refused(world: World, tmp_path: Path) -> None:
+    writer = Client(world.url, signing_key=world.keys["release"].private, **world.options)
+    v2 = writer.get_model_version("m", 2)
+    info = writer._record_logged_model(world.run_id, "model", v2.digest)
+    assert np.allclose(load_model(f"models:/{info.model_id}").predict(world.X), world.expected)
+    key = f"logged_models/{info.model_id}.json"
+    body = json.loads(world.storage.read(key))
+    body["digest"] = writer.get_model_version("m", 1).digest
+    world.storage.write(key, json.dumps(body).encode(), overwrite=True)
+    assert np.allclose(load_model(f"models:/{info.model_id}").predict(world.X), world.expected)
+    _fresh_machine(world, tmp_path)  # (this one remembered the verified answer)
+    with pytest.raises(SignatureError, match=key):
+        load_model(f"models:/{info.model_id}")
+
+
+def test_signed_by_names_the_key_that_must_verify(keys: dict[str, KeyPair]) -> None:
+    """Key ids are the sha256 of the public key: naming another trusted key's id in
+    ``signed_by`` makes that key check the signature, and it fails."""
+    from modelshelf.signing import open_signed
+
+    data = seal({"a": 1}, "k", load_signing_key(keys["ci"].private))
+    swapped = data.replace(keys["ci"].key_id.encode(), keys["release"].key_id.encode())
+    trusted = TrustedKeys.load([keys["release"].public, keys["ci"].public])
+    assert open_signed(data, "k", trusted)[1] == keys["ci"].key_id
+    with pytest.raises(SignatureError, match="does not match"):
+        open_signed(swapped, "k", trusted)
+
+
+def test_a_signed_folder_registers_only_what_its_signature_covers(
+    tmp_path: Path, keys: dict[str, KeyPair], trained: Any
+) -> None:
+    """``model_signing`` leaves top-level git paths (``.git/``, ``.github/``, ``.gitignore``,
+    ``.gitattributes``) out of what it signs; files added there after signing must not be
+    registered (or exported later as if the bundle covered them)."""
+    pytest.importorskip("model_signing")
+    from modelshelf import register_signed_model
+    from modelshelf.signing._folders import sign_folder
+
+    folder = save(trained[0], tmp_path / "model")
+    sig = sign_folder(folder, keys["release"].private, tmp_path / "model.sig")
+    (folder / ".github").mkdir()
+    (folder / ".github" / "smuggled.py").write_text("import os\n")
+    (folder / ".gitignore").write_text("*\n")
+    client = Client(str(tmp_path / "shelf"))
+    client.create_registered_model("m")
+    mv = register_signed_model(
+        "m", folder, signature=sig, public_key=keys["release"].public, client=client
+    )
+    paths = {e.path for e in client.shelf.blobs.read_tree(mv.digest)}
+    assert "MLmodel" in paths and not any(p.startswith(".git") for p in paths), paths
