@@ -405,3 +405,39 @@ def test_a_signed_folder_registers_only_what_its_signature_covers(
     )
     paths = {e.path for e in client.shelf.blobs.read_tree(mv.digest)}
     assert "MLmodel" in paths and not any(p.startswith(".git") for p in paths), paths
+
+
+def test_a_rename_cannot_carry_versions_and_aliases_past_the_policy(
+    tmp_path: Path, keys: dict[str, KeyPair]
+) -> None:
+    """ci may not create versions of ``fraud-*`` nor move their aliases; building a model
+    under another name and renaming it into ``fraud-*`` would do both."""
+    from modelshelf.errors import PolicyViolationError
+    from modelshelf.signing import sign_policy
+    from tests.registry._helpers import make_model_dir
+
+    ids = {"release": keys["release"].key_id, "ci": keys["ci"].key_id}
+    doc = {
+        "keys": ids,
+        "default": ["release", "ci"],
+        "versions": {"fraud-*": ["release"]},
+        "aliases": {"fraud-*@*": ["release"]},
+    }
+    pinned = tmp_path / "policy.json"
+    pinned.write_bytes(sign_policy(doc, load_signing_key(keys["release"].private)))
+    shelf = str(tmp_path / "shelf")
+    trusted = [keys["release"].public, keys["ci"].public]
+    ci = RegistryClient(shelf, signing_key=keys["ci"].private, trusted_keys=trusted, policy=pinned)
+    ci.create_registered_model("staging")
+    ci.create_model_version("staging", str(make_model_dir(tmp_path / "v1", "evil")))
+    ci.set_registered_model_alias("staging", "production", 1)
+    with pytest.raises(PolicyViolationError, match="fraud-new"):
+        ci.rename_registered_model("staging", "fraud-new")
+    clear_replicas()
+    RegistryClient(shelf, signing_key=keys["ci"].private).rename_registered_model(
+        "staging", "fraud-new"
+    )  # a ci writer that pins no policy
+    clear_replicas()
+    reader = RegistryClient(shelf, trusted_keys=trusted, policy=pinned)
+    with pytest.raises(PolicyViolationError, match="fraud-new"):
+        reader.get_model_version_by_alias("fraud-new", "production")

@@ -80,6 +80,9 @@ def _subjects(state: RegistryState, action: dict[str, Any]) -> list[tuple[str, s
         ]
     elif op in ("rename_model", "delete_model"):
         found += [("alias", f"{name}@{a}") for a in aliases]
+    if op == "rename_model":  # the versions and aliases arrive under the new name
+        new = str(action.get("new_name"))
+        found += [("version", new)] + [("alias", f"{new}@{a}") for a in aliases]
     return found
 
 

@@ -12,7 +12,8 @@ reader and writer as a file held outside the shelf::
 
 Patterns are shell-style (``fnmatch``); the first matching pattern decides, else ``default``.
 Deleting a version an alias points at, and renaming or deleting a model with aliases, move
-those aliases, so they need the alias rule too. A checkpoint states the whole registry, so
+those aliases, so they need the alias rule too; a rename also needs the rules of the new name
+(its versions and aliases arrive there). A checkpoint states the whole registry, so
 without a ``checkpoints`` entry only the keys that every rule allows may sign one (a key that
 may not move ``@production`` must not be able to move it through a checkpoint either).
 """
