@@ -23,6 +23,7 @@ from modelshelf.errors import (
     IntegrityError,
     InvalidInputError,
     MalformedMetadataError,
+    RollbackError,
     SignatureError,
 )
 from modelshelf.pyfunc import load_model
@@ -441,3 +442,22 @@ def test_a_rename_cannot_carry_versions_and_aliases_past_the_policy(
     reader = RegistryClient(shelf, trusted_keys=trusted, policy=pinned)
     with pytest.raises(PolicyViolationError, match="fraud-new"):
         reader.get_model_version_by_alias("fraud-new", "production")
+
+
+def test_truncating_commits_and_checkpoints(world: World, tmp_path: Path) -> None:
+    """Delete the newest commit, the checkpoint that covered it and the hint: a machine
+    that remembers the head refuses; a fresh machine cannot know (trust on first use), but a
+    head recorded elsewhere names the rollback."""
+    writer = Client(world.url, signing_key=world.keys["release"].private, **world.options)
+    recorded = writer.registry_head()
+    seq = writer._reg_write_checkpoint()
+    for info in world.storage.list(checkpoint_prefix(seq)):
+        world.storage.delete(info.key)
+    world.storage.delete(HINT_KEY)
+    world.storage.delete(log_key(world.head))
+    with pytest.raises(RollbackError, match=log_key(world.head)):
+        world.load()
+    _fresh_machine(world, tmp_path)
+    assert np.allclose(world.load(), world.old)  # the documented limit of trust on first use
+    report = Client(world.url, **world.options).verify(expect_head=recorded)
+    assert log_key(world.head) in {p.key for p in report.problems}, str(report)
