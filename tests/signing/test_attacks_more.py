@@ -461,3 +461,19 @@ def test_truncating_commits_and_checkpoints(world: World, tmp_path: Path) -> Non
     assert np.allclose(world.load(), world.old)  # the documented limit of trust on first use
     report = Client(world.url, **world.options).verify(expect_head=recorded)
     assert log_key(world.head) in {p.key for p in report.problems}, str(report)
+
+
+def test_every_test_the_threat_model_names_exists() -> None:
+    import re
+
+    from tests._servers import REPO_ROOT
+
+    page = (REPO_ROOT / "docs" / "explanation" / "security.md").read_text()
+    table = page[page.index("### Threat model") : page.index("What signing does **not** stop")]
+    named = set(re.findall(r"`(test_\w+)`", table))
+    defined = {
+        name
+        for path in (REPO_ROOT / "tests" / "signing").glob("test_*.py")
+        for name in re.findall(r"^def (test_\w+)", path.read_text(), re.MULTILINE)
+    }
+    assert len(named) > 20 and named <= defined, sorted(named - defined)
