@@ -477,3 +477,17 @@ def test_every_test_the_threat_model_names_exists() -> None:
         for name in re.findall(r"^def (test_\w+)", path.read_text(), re.MULTILINE)
     }
     assert len(named) > 20 and named <= defined, sorted(named - defined)
+
+
+def test_a_signed_checkpoint_beyond_the_log_is_a_rollback_on_a_fresh_machine(
+    world: World, tmp_path: Path
+) -> None:
+    """The newest commit deleted, the signed checkpoint of it left: even a machine that
+    remembers nothing holds proof that the log went further (the checkpoint's head)."""
+    writer = Client(world.url, signing_key=world.keys["release"].private, **world.options)
+    seq = writer._reg_write_checkpoint()
+    world.storage.delete(log_key(seq))
+    _fresh_machine(world, tmp_path)
+    assert np.allclose(world.untrusted(world.load), world.old)  # untrusted: a silent rollback
+    with pytest.raises(RollbackError, match=log_key(seq)):
+        world.load()

@@ -31,6 +31,7 @@ from modelshelf.signing import (
     Policy,
     SigningKey,
     TrustedKeys,
+    is_signed,
     open_signed,
     resolve_signing_key,
     resolve_trusted_keys,
@@ -139,7 +140,7 @@ class RegistryTrust:
             CheckpointError: by a trusted key the policy does not let sign checkpoints
                 (readers ignore the checkpoint and replay the signed log instead).
         """
-        if self.anchor is not None and seq <= self.anchor[0] and b'"signature"' not in data:
+        if self.anchor is not None and seq <= self.anchor[0] and not is_signed(data):
             raise CheckpointError(f"checkpoint {seq} {_PREDATES}; readers replay the log")
         signer = open_signed(data, checkpoint_prefix(seq) + MANIFEST, self.trusted)[1]
         why = self.policy.check("checkpoint", "checkpoints", signer) if self.policy else None

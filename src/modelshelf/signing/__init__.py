@@ -13,7 +13,7 @@ from modelshelf.signing._config import (
     resolve_trusted_keys,
     trust_fingerprint,
 )
-from modelshelf.signing._envelope import open_signed, seal, signer_of
+from modelshelf.signing._envelope import is_signed, open_signed, seal, signer_of
 from modelshelf.signing._heads import HeadMemory
 from modelshelf.signing._keys import (
     SigningKey,
@@ -31,6 +31,7 @@ __all__ = [
     "SigningKey",
     "TrustedKeys",
     "generate_key_pair",
+    "is_signed",
     "key_id_of",
     "load_public_key",
     "load_signing_key",

@@ -49,6 +49,7 @@ def seal(doc: dict[str, Any], key: str, signer: SigningKey) -> bytes:
 
 
 def is_signed(data: bytes) -> bool:
+    """Whether the JSON object ``data`` carries a signature field (unverified; cheap)."""
     return b'"' + SIGNATURE.encode() + b'"' in data
 
 
