@@ -491,3 +491,23 @@ def test_a_signed_checkpoint_beyond_the_log_is_a_rollback_on_a_fresh_machine(
     assert np.allclose(world.untrusted(world.load), world.old)  # untrusted: a silent rollback
     with pytest.raises(RollbackError, match=log_key(seq)):
         world.load()
+
+
+def test_a_key_replaced_in_its_folder_is_seen_by_a_running_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keys: dict[str, KeyPair]
+) -> None:
+    """Rotating a leaked key by overwriting its file in the trusted folder must take effect
+    without a restart (a server keeps running)."""
+    from modelshelf.signing import resolve_trusted_keys
+
+    folder = tmp_path / "trusted"
+    folder.mkdir()
+    key_file = folder / "release.pub"
+    key_file.write_bytes(keys["release"].public.read_bytes())
+    os.utime(key_file, ns=(10**18, 10**18))  # written long ago
+    monkeypatch.setenv("MODELSHELF_TRUSTED_KEYS", str(folder))
+    assert resolve_trusted_keys().ids() == [keys["release"].key_id]
+    with open(key_file, "wb") as handle:  # in place: the folder's own mtime does not change
+        handle.write(keys["ci"].public.read_bytes())
+    os.utime(folder, ns=(folder.stat().st_atime_ns, folder.stat().st_mtime_ns))
+    assert resolve_trusted_keys().ids() == [keys["ci"].key_id]
