@@ -87,7 +87,9 @@ def register_signed_model(
 ) -> Any:
     """Register a folder signed with ``model_signing``: check the bundle, then keep it.
 
-    The signature file may lie inside ``folder``; it is not registered with the model.
+    The signature file may lie inside ``folder``; it is not registered with the model, nor
+    are the top-level git paths (``.git``, ``.github``, ``.gitignore``, ``.gitattributes``)
+    that ``model_signing`` does not sign.
 
     Returns:
         The new ``ModelVersion``; its ``modelshelf.model_signing.bundle`` tag names the bundle.
@@ -104,20 +106,28 @@ def register_signed_model(
     client = client if client is not None else Client()
     bundle = client.shelf.blobs.put_bytes(sig.read_bytes())
     all_tags = {**(tags or {}), BUNDLE_TAG: str(bundle)}
-    inside = sig.resolve().is_relative_to(root.resolve())
-    if not inside:
+    # Register exactly what the bundle covers: not the signature file, nor the top-level git
+    # paths model_signing leaves out of what it signs.
+    unsigned = {root.resolve() / p for p in UNSIGNED_PATHS}
+    if sig.resolve().is_relative_to(root.resolve()):
+        unsigned.add(sig.resolve())
+    if not any(p.exists() for p in unsigned):
         return client.create_model_version(name, str(root), tags=all_tags, **kwargs)
     with tempfile.TemporaryDirectory(prefix="modelshelf-signed-") as tmp:
         copy = Path(tmp) / "model"
-        shutil.copytree(root, copy, ignore=_skip(sig.resolve()), copy_function=_link_or_copy)
+        shutil.copytree(root, copy, ignore=_skip(unsigned), copy_function=_link_or_copy)
         return client.create_model_version(
             name, str(root), tags=all_tags, local_model_path=str(copy), **kwargs
         )
 
 
-def _skip(signature: Path) -> Any:
+#: What ``model_signing`` leaves out of a folder's signature by default.
+UNSIGNED_PATHS = (".git", ".gitattributes", ".github", ".gitignore")
+
+
+def _skip(unsigned: set[Path]) -> Any:
     def ignore(folder: str, names: list[str]) -> list[str]:
-        return [n for n in names if (Path(folder) / n).resolve() == signature]
+        return [n for n in names if (Path(folder) / n).resolve() in unsigned]
 
     return ignore
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,7 @@ from modelshelf.signing import (
     Policy,
     SigningKey,
     TrustedKeys,
+    is_signed,
     open_signed,
     resolve_signing_key,
     resolve_trusted_keys,
@@ -79,6 +81,9 @@ def _subjects(state: RegistryState, action: dict[str, Any]) -> list[tuple[str, s
         ]
     elif op in ("rename_model", "delete_model"):
         found += [("alias", f"{name}@{a}") for a in aliases]
+    if op == "rename_model":  # the versions and aliases arrive under the new name
+        new = str(action.get("new_name"))
+        found += [("version", new)] + [("alias", f"{new}@{a}") for a in aliases]
     return found
 
 
@@ -135,7 +140,7 @@ class RegistryTrust:
             CheckpointError: by a trusted key the policy does not let sign checkpoints
                 (readers ignore the checkpoint and replay the signed log instead).
         """
-        if self.anchor is not None and seq <= self.anchor[0] and b'"signature"' not in data:
+        if self.anchor is not None and seq <= self.anchor[0] and not is_signed(data):
             raise CheckpointError(f"checkpoint {seq} {_PREDATES}; readers replay the log")
         signer = open_signed(data, checkpoint_prefix(seq) + MANIFEST, self.trusted)[1]
         why = self.policy.check("checkpoint", "checkpoints", signer) if self.policy else None
@@ -287,17 +292,16 @@ def trust_for(
 
 def parse_head(text: str) -> tuple[int, str]:
     """``SEQ:SHA256`` (the hash with or without ``sha256:``). Raises InvalidInputError."""
-    seq_text, _, digest = str(text).partition(":")
-    digest = digest.removeprefix("sha256:").lower()
-    if (
-        not seq_text.isdigit()
-        or len(digest) != 64
-        or any(c not in "0123456789abcdef" for c in digest)
-    ):
+    found = _HEAD.fullmatch(str(text).strip())
+    if found is None or int(found[1]) < 1:
         raise InvalidInputError(
-            f"expected head {text!r} is not SEQ:SHA256 (e.g. 42:3f…, the seq and hash of a commit)"
+            f"expected head {text!r} is not SEQ:SHA256 (e.g. 42:3f…, the seq of a commit, "
+            "from 1, and the sha256 of its bytes, as `modelshelf verify` prints them)"
         )
-    return int(seq_text), digest
+    return int(found[1]), found[2].lower()
+
+
+_HEAD = re.compile(r"([0-9]{1,20}):(?:sha256:)?([0-9a-fA-F]{64})")
 
 
 def verify_trust(replica: Replica, report: RegistryVerifyReport, expect_head: str | None) -> None:

@@ -8,8 +8,12 @@ or a fork of history is noticed. See docs/security.md.
 
 from __future__ import annotations
 
-from modelshelf.signing._config import resolve_signing_key, resolve_trusted_keys
-from modelshelf.signing._envelope import open_signed, seal, signer_of
+from modelshelf.signing._config import (
+    resolve_signing_key,
+    resolve_trusted_keys,
+    trust_fingerprint,
+)
+from modelshelf.signing._envelope import is_signed, open_signed, seal, signer_of
 from modelshelf.signing._heads import HeadMemory
 from modelshelf.signing._keys import (
     SigningKey,
@@ -27,6 +31,7 @@ __all__ = [
     "SigningKey",
     "TrustedKeys",
     "generate_key_pair",
+    "is_signed",
     "key_id_of",
     "load_public_key",
     "load_signing_key",
@@ -36,4 +41,5 @@ __all__ = [
     "seal",
     "sign_policy",
     "signer_of",
+    "trust_fingerprint",
 ]

@@ -12,16 +12,21 @@ from typing import Any
 from modelshelf import _settings
 from modelshelf.signing._keys import SigningKey, TrustedKeys, load_signing_key
 
-__all__ = ["resolve_signing_key", "resolve_trusted_keys"]
+__all__ = ["resolve_signing_key", "resolve_trusted_keys", "trust_fingerprint"]
 
-_LOADED: dict[tuple[str, int], Any] = {}
+_LOADED: dict[tuple[str, tuple[int, ...]], Any] = {}
 
 
-def _stamp(path: str) -> int:
+def _stamp(path: str) -> tuple[int, ...]:
+    """Modification times of ``path`` and, for a folder, of each file in it: a key file
+    rewritten in place (rotating a leaked key) changes no folder's own time."""
     try:
-        return Path(path).stat().st_mtime_ns
+        found = Path(path)
+        if not found.is_dir():
+            return (found.stat().st_mtime_ns,)
+        return (found.stat().st_mtime_ns, *(p.stat().st_mtime_ns for p in sorted(found.iterdir())))
     except OSError:
-        return -1
+        return (-1,)
 
 
 def resolve_signing_key(arg: SigningKey | str | os.PathLike[str] | None) -> SigningKey | None:
@@ -49,8 +54,20 @@ def resolve_trusted_keys(arg: Any = None) -> TrustedKeys:
     paths = _settings.trusted_keys_paths()
     if not paths:
         return TrustedKeys()
-    cache_key = ("trusted:" + os.pathsep.join(paths), max(_stamp(p) for p in paths))
+    cache_key = ("trusted:" + os.pathsep.join(paths), tuple(t for p in paths for t in _stamp(p)))
     keys = _LOADED.get(cache_key)
     if keys is None:
         keys = _LOADED[cache_key] = TrustedKeys.load(list(paths))
     return keys
+
+
+def trust_fingerprint() -> str:
+    """What this environment trusts (keys, pinned policy, ``trust_from``) as one string, ``""``
+    when it trusts nothing. Answers remembered under one trust (what a URI resolved to) are
+    never reused under another: a process without keys must not vouch for one with keys."""
+    trusted = resolve_trusted_keys()
+    if not trusted:
+        return ""
+    policy = _settings.policy_path()
+    pinned = f"{policy}@{_stamp(policy)[0]}" if policy else ""
+    return f"{trusted.fingerprint()}|{pinned}|{_settings.trust_from() or ''}"

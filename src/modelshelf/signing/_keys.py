@@ -39,6 +39,37 @@ def _crypto() -> Any:
     return hashes, serialization, ec
 
 
+# ECDSA signs with (r, s) and (r, n - s) alike; keeping only the low s (and strict DER and
+# base64) gives each signed object one byte form, so its sha256 cannot be changed without
+# the key (see _envelope).
+_P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
+def _decode_dss(der: bytes) -> tuple[int, int]:
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+    r, s = decode_dss_signature(der)
+    return int(r), int(s)
+
+
+def _encode_low_s(r: int, s: int) -> str:
+    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+    return base64.b64encode(encode_dss_signature(r, s)).decode()
+
+
+def _canonical_signature(signature: str) -> bytes | None:
+    """The DER bytes of ``signature`` if it is in its one canonical form, else None."""
+    try:
+        der = base64.b64decode(signature, validate=True)
+        r, s = _decode_dss(der)
+    except (ValueError, TypeError):
+        return None
+    if s > _P256_ORDER // 2 or _encode_low_s(r, s) != signature:
+        return None
+    return der
+
+
 def key_id_of(public_key: Any) -> str:
     """``sha256`` of the key's DER SubjectPublicKeyInfo, 32 hex characters."""
     _, serialization, _ = _crypto()
@@ -68,9 +99,10 @@ class SigningKey:
     path: str | None = None
 
     def sign(self, data: bytes) -> str:
-        """Base64 DER ECDSA-SHA256 signature of ``data``."""
+        """Base64 DER ECDSA-SHA256 signature of ``data``, in low-S form."""
         hashes, _, ec = _crypto()
-        return base64.b64encode(self.private_key.sign(data, ec.ECDSA(hashes.SHA256()))).decode()
+        r, s = _decode_dss(self.private_key.sign(data, ec.ECDSA(hashes.SHA256())))
+        return _encode_low_s(r, min(s, _P256_ORDER - s))
 
     @property
     def public_key(self) -> Any:
@@ -169,6 +201,12 @@ class TrustedKeys:
                 continue
             if isinstance(source, (str, os.PathLike)) and Path(source).is_dir():
                 files = sorted(p for p in Path(source).iterdir() if p.suffix in (".pub", ".pem"))
+                if not files:  # fail closed: trusting nothing would turn every check off
+                    raise ConfigurationError(
+                        f"the trusted keys folder {os.fspath(source)!r} holds no public keys "
+                        "(*.pub or *.pem files); put the keys you trust there, or name no "
+                        "folder to trust nothing"
+                    )
                 for p in files:
                     key = load_public_key(p)
                     keys[key_id_of(key)] = (p.stem, key)
@@ -209,8 +247,11 @@ class TrustedKeys:
         hashes, _, ec = _crypto()
         from cryptography.exceptions import InvalidSignature
 
+        der = _canonical_signature(signature)
         try:
-            found[1].verify(base64.b64decode(signature), data, ec.ECDSA(hashes.SHA256()))
+            if der is None:
+                raise ValueError("not a canonical (strict base64, DER, low-S) signature")
+            found[1].verify(der, data, ec.ECDSA(hashes.SHA256()))
         except (InvalidSignature, ValueError, TypeError) as exc:
             raise SignatureError(
                 f"{what} has a signature by key {key_id} ({found[0]}) that does not match its "

@@ -8,11 +8,14 @@ reader and writer as a file held outside the shelf::
      "default": ["ci", "release"],                 # any other write
      "versions": {"fraud*": ["ci", "release"]},    # create_version, by model-name pattern
      "aliases": {"*@production": ["release"]},     # set/delete alias, by model@alias pattern
-     "checkpoints": ["release"]}                   # who may sign checkpoints (default: default)
+     "checkpoints": ["release"]}                   # who may sign checkpoints (see below)
 
 Patterns are shell-style (``fnmatch``); the first matching pattern decides, else ``default``.
 Deleting a version an alias points at, and renaming or deleting a model with aliases, move
-those aliases, so they need the alias rule too.
+those aliases, so they need the alias rule too; a rename also needs the rules of the new name
+(its versions and aliases arrive there). A checkpoint states the whole registry, so
+without a ``checkpoints`` entry only the keys that every rule allows may sign one (a key that
+may not move ``@production`` must not be able to move it through a checkpoint either).
 """
 
 from __future__ import annotations
@@ -54,7 +57,12 @@ class Policy:
             aliases = tuple(
                 (str(p), tuple(map(str, n))) for p, n in (doc.get("aliases") or {}).items()
             )
-            checkpoints = tuple(str(n) for n in doc.get("checkpoints") or default)
+            if doc.get("checkpoints") is not None:
+                checkpoints = tuple(str(n) for n in doc["checkpoints"])
+            else:  # a checkpoint can state anything: only keys that may do everything
+                checkpoints = tuple(
+                    n for n in default if all(n in names for _, names in versions + aliases)
+                )
         except (TypeError, ValueError, AttributeError) as exc:
             raise ConfigurationError(f"the write policy is malformed ({exc})") from exc
         names = set(default) | set(checkpoints) | {n for _, ns in versions + aliases for n in ns}

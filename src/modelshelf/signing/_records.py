@@ -15,7 +15,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import BinaryIO
 
 from modelshelf.errors import ConfigurationError, SignatureError
-from modelshelf.signing._envelope import SIGNATURE, SIGNED_BY, is_signed, open_signed, seal
+from modelshelf.signing._envelope import (
+    SIGNATURE,
+    SIGNED_BY,
+    canonical,
+    is_signed,
+    open_signed,
+    seal,
+)
 from modelshelf.signing._keys import SigningKey, TrustedKeys
 from modelshelf.storage import ObjectInfo, Storage
 
@@ -28,8 +35,21 @@ def is_record(key: str) -> bool:
     return key.startswith(RECORD_PREFIXES)
 
 
-def _canonical(doc: dict[str, object]) -> bytes:
-    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+def is_marker(key: str) -> bool:
+    """The empty objects the runs layout writes (``experiments/<id>/runs/<run>``,
+    ``runs/<run>/dirs/<path>``): their key is their content, so they are not signed."""
+    parts = key.split("/")
+    return len(parts) == 4 and (
+        (parts[0] == "experiments" and parts[2] == "runs")
+        or (parts[0] == "runs" and parts[2] == "dirs")
+    )
+
+
+def _emptied(key: str) -> str:
+    return (
+        f"{key!r} is empty, but only marker objects are empty; the signed record there was "
+        "replaced by someone without a signing key. Restore it from a copy"
+    )
 
 
 class SignedRecords(Storage):
@@ -61,17 +81,21 @@ class SignedRecords(Storage):
         return seal(doc, key, self.signer) if isinstance(doc, dict) else data
 
     def _open(self, key: str, data: bytes) -> bytes:
-        if not data or not is_record(key):
+        if not is_record(key):
+            return data
+        if not data:
+            if self.trusted and not is_marker(key):
+                raise SignatureError(_emptied(key))
             return data
         if self.trusted:
             doc, _ = open_signed(data, key, self.trusted)
             doc.pop(SIGNED_BY, None)
-            return _canonical(doc)
+            return canonical(doc)
         if is_signed(data):  # a writer without trusted keys: hide the fields, check nothing
             doc = json.loads(data)
             doc.pop(SIGNATURE, None)
             doc.pop(SIGNED_BY, None)
-            return _canonical(doc)
+            return canonical(doc)
         return data
 
     # --------------------------------------------------------------------- the delegation
@@ -131,6 +155,8 @@ def record_problems(storage: Storage, trusted: TrustedKeys) -> Iterator[tuple[st
     ]
     for key, data in storage.read_many(keys).items():
         if not data:
+            if not is_marker(key):
+                yield key, _emptied(key)
             continue
         try:
             open_signed(data, key, trusted)

@@ -338,11 +338,15 @@ class Memo:
     """
 
     def __init__(self, cache: LocalCache, shelf_url: str, uri: str) -> None:
-        key = hashlib.sha256(f"{shelf_url}\n{uri}".encode()).hexdigest()
+        from modelshelf.signing import trust_fingerprint
+
         self.cache = cache
         self.shelf_url = shelf_url
         self.uri = uri
-        self.path = cache.root / "resolved" / key[:2] / f"{key}.json"
+        # One memo per trust: a resolution made without trusted keys never answers for a
+        # process that has some.
+        self.trust = trust_fingerprint() or ""
+        self.path = memo_path(cache, shelf_url, uri, self.trust)
 
     def load(self) -> dict[str, Any] | None:
         """The remembered record, or None if absent, malformed or not authentic."""
@@ -351,17 +355,27 @@ class Memo:
         except (OSError, ValueError):
             return None
         record = _authentic(self.cache, data)
-        if record is None or (record.get("shelf"), record.get("uri")) != (
-            self.shelf_url,
-            self.uri,
-        ):
+        if record is None or (
+            record.get("shelf"),
+            record.get("uri"),
+            record.get("trust", ""),
+        ) != (self.shelf_url, self.uri, self.trust):
             return None
         return record
 
     def save(self, record: dict[str, Any]) -> None:
         body = {**record, "shelf": self.shelf_url, "uri": self.uri}
+        if self.trust:
+            body["trust"] = self.trust
         body["mac"] = _mac(self.cache, body)
         write_private(self.path, json.dumps(body, sort_keys=True).encode())
+
+
+def memo_path(cache: LocalCache, shelf_url: str, uri: str, trust: str = "") -> Path:
+    """Where the memo of ``uri`` on ``shelf_url`` under this trust configuration lives."""
+    text = f"{shelf_url}\n{uri}" + (f"\n{trust}" if trust else "")
+    key = hashlib.sha256(text.encode()).hexdigest()
+    return cache.root / "resolved" / key[:2] / f"{key}.json"
 
 
 def _mac(cache: LocalCache, body: dict[str, Any]) -> str:
@@ -539,8 +553,9 @@ def check_memos(cache: LocalCache, report: CacheReport) -> list[tuple[Path, dict
                 record = None
             expected = None
             if record is not None:
-                key = hashlib.sha256(f"{record['shelf']}\n{record['uri']}".encode()).hexdigest()
-                expected = cache.root / "resolved" / key[:2] / f"{key}.json"
+                expected = memo_path(
+                    cache, record["shelf"], record["uri"], str(record.get("trust", ""))
+                )
             if record is None or expected != path:
                 path.unlink(missing_ok=True)
                 report.add(str(path), "memo not authentic (edited, copied or damaged)", "removed")

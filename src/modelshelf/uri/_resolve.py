@@ -206,13 +206,14 @@ def _check_lineage(mv: Any, shelf: Shelf) -> None:
     run_id, path = lineage.get("run_id"), lineage.get("artifact_path")
     if not run_id or not path:
         return
-    from modelshelf.signing import resolve_trusted_keys
+    from modelshelf.signing import trust_fingerprint
 
-    if not resolve_trusted_keys():
+    trust = trust_fingerprint()
+    if not trust:
         return
     from modelshelf.errors import SignatureError
 
-    seen = (shelf.url, run_id, path, mv.digest)
+    seen = (shelf.url, run_id, path, mv.digest, trust)
     if seen in _LINEAGE_CHECKED:  # pointers are write-once: once per process is enough
         return
     located = RunsClient(shelf)._runs_locate(run_id, path)
@@ -224,7 +225,7 @@ def _check_lineage(mv: Any, shelf: Shelf) -> None:
     _LINEAGE_CHECKED.add(seen)
 
 
-_LINEAGE_CHECKED: set[tuple[str, str, str, str]] = set()
+_LINEAGE_CHECKED: set[tuple[str, str, str, str, str]] = set()
 
 
 def _model_version(parsed: ParsedURI, shelf: Shelf) -> Any:
