@@ -11,7 +11,7 @@ from typing import Any
 
 from modelshelf import _settings
 from modelshelf.cas import BlobStore, LocalCache
-from modelshelf.storage import Storage, open_storage
+from modelshelf.storage import Storage, open_storage, redact_url
 
 __all__ = ["Shelf", "get_shelf", "reset_shelf", "set_shelf"]
 
@@ -36,15 +36,22 @@ class Shelf:
         **storage_options: Any,
     ) -> None:
         if isinstance(url, Storage):  # an already opened (or wrapped) storage
-            self.url, self.storage = url.url, url
+            self.storage = url
+            self._opened_from = url.url
         else:
-            self.url = str(url) if url is not None else _settings.shelf_uri()
-            self.storage = open_storage(self.url, **storage_options)
+            self._opened_from = str(url) if url is not None else _settings.shelf_uri()
+            self.storage = open_storage(self._opened_from, **storage_options)
+        # What the shelf shows (reprs, messages, records): credentials are never part of it.
+        self.url: str = redact_url(self.storage.url)
         self.storage_options = dict(storage_options)
         self.blobs = BlobStore(self.storage, cache=LocalCache(cache_dir) if cache_dir else None)
 
     def __repr__(self) -> str:
         return f"Shelf({self.url!r})"
+
+    def opened_from(self, url: str) -> bool:
+        """Whether this shelf was opened from exactly ``url`` (credentials included)."""
+        return self._opened_from == url
 
 
 _lock = threading.Lock()
@@ -72,7 +79,7 @@ def get_shelf(shelf: str | Shelf | None = None, **storage_options: Any) -> Shelf
     if shelf is not None:
         return Shelf(shelf, **storage_options)
     with _lock:
-        if _current is None or (not _explicit and _current.url != _settings.shelf_uri()):
+        if _current is None or (not _explicit and not _current.opened_from(_settings.shelf_uri())):
             _current = Shelf(_settings.shelf_uri())
         return _current
 

@@ -6,7 +6,8 @@ Each error also inherits the builtin a caller would naturally catch, so both
     ModelshelfError
     ├── ConfigurationError (ValueError)
     │   ├── MissingDependencyError (ImportError)      an optional extra is not installed
-    │   └── UnsupportedBackendError                   URL scheme we cannot open
+    │   ├── UnsupportedBackendError                   URL scheme we cannot open
+    │   └── BackendRequestError                       the storage client refused a request
     ├── InvalidInputError (ValueError)
     │   ├── InvalidPathError                          `..`, absolute, NUL, backslash, duplicate
     │   ├── InvalidNameError                          model / alias / tag / param names
@@ -37,6 +38,7 @@ __all__ = [
     "AlreadyExistsError",
     "ArtifactExistsError",
     "ArtifactNotFoundError",
+    "BackendRequestError",
     "CommitConflictError",
     "ConcurrencyError",
     "ConfigurationError",
@@ -87,6 +89,11 @@ class MissingDependencyError(ConfigurationError, ImportError):
 
 class UnsupportedBackendError(ConfigurationError):
     """The URL's scheme names a backend modelshelf does not support."""
+
+
+class BackendRequestError(ConfigurationError):
+    """The storage client refused a request before sending it (a bad bucket or container
+    name, an invalid option): fix the shelf URL or the storage_options; retrying cannot help."""
 
 
 class InvalidInputError(ModelshelfError, ValueError):

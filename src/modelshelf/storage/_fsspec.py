@@ -19,9 +19,15 @@ from collections.abc import Iterable, Sequence
 from typing import Any, BinaryIO
 
 from modelshelf import _settings
-from modelshelf.errors import AlreadyExistsError, ObjectNotFoundError, StorageError
+from modelshelf.errors import (
+    AlreadyExistsError,
+    ModelshelfError,
+    ObjectNotFoundError,
+    StorageError,
+)
 from modelshelf.storage._base import Capabilities, ObjectInfo, Storage, check_key
-from modelshelf.storage._errors import WriteOutcome, classify_create_error, translate
+from modelshelf.storage._errors import WriteOutcome, classify_create_error, leaks, translate
+from modelshelf.storage._redact import redact, secrets_of
 
 __all__ = ["FsspecStorage"]
 
@@ -33,14 +39,33 @@ _CREATE_ATTEMPTS = 6
 class FsspecStorage(Storage):
     """Storage on any fsspec filesystem; ``root`` is the path under the filesystem."""
 
-    def __init__(self, fs: Any, root: str, *, url: str, capabilities: Capabilities) -> None:
+    def __init__(
+        self,
+        fs: Any,
+        root: str,
+        *,
+        url: str,
+        capabilities: Capabilities,
+        secrets: frozenset[str] = frozenset(),
+    ) -> None:
         self.fs = fs
         self.root = root.rstrip("/")
-        self.url = url
+        self._secrets = secrets | secrets_of(url)
+        self.url = redact(url, self._secrets)
         self.capabilities = capabilities
         self._memory = getattr(fs, "protocol", None) in ("memory", ("memory",))
         protocols = fs.protocol if isinstance(fs.protocol, (tuple, list)) else (fs.protocol,)
         self._s3 = "s3" in protocols
+
+    def _fail(self, exc: BaseException, key: str, op: str) -> Exception:
+        """``exc`` as a typed error, redacted and chained (raise it without ``from``)."""
+        return translate(exc, key=key, url=self.url, op=op, secrets=self._secrets)
+
+    def _cause(self, exc: BaseException) -> BaseException | None:
+        """What a translated error chains to: ``exc``, unless its text shows a credential."""
+        if isinstance(exc, ModelshelfError):  # already ours: keep its own chain
+            return exc.__cause__
+        return None if leaks(exc, self._secrets) else exc
 
     # -- paths ---------------------------------------------------------------------------------
     def _path(self, key: str) -> str:
@@ -65,7 +90,7 @@ class FsspecStorage(Storage):
             data: bytes = self.fs.cat_file(path, **self._cat_options())
             return data
         except Exception as exc:  # noqa: BLE001 - translated in one table
-            raise translate(exc, key=key, url=self.url, op="read") from exc
+            raise self._fail(exc, key, "read") from self._cause(exc)
 
     def _cat_options(self) -> dict[str, Any]:
         # s3fs (and adlfs) take max_concurrency; above 1, s3fs sends a HEAD before every GET
@@ -89,7 +114,7 @@ class FsspecStorage(Storage):
         try:
             handle: BinaryIO = self.fs.open(path, "rb", cache_type="readahead", block_size=8 << 20)
         except Exception as exc:  # noqa: BLE001
-            raise translate(exc, key=key, url=self.url, op="read") from exc
+            raise self._fail(exc, key, "read") from self._cause(exc)
         # Object stores open a "folder" (a common prefix) as an empty file; the details were
         # fetched to learn the size, so checking them costs no request.
         details = getattr(handle, "_details", None) or getattr(handle, "details", None)
@@ -109,7 +134,7 @@ class FsspecStorage(Storage):
         try:
             got = self.fs.cat(list(paths), on_error="return", batch_size=_batch())
         except Exception as exc:  # noqa: BLE001
-            raise translate(exc, key=keys[0], url=self.url, op="read") from exc
+            raise self._fail(exc, keys[0], "read") from self._cause(exc)
         if not isinstance(got, dict):  # a single path comes back as bare bytes
             got = {next(iter(paths)): got}
         return self._sort_out(paths, got)
@@ -136,11 +161,11 @@ class FsspecStorage(Storage):
         for path, key in paths.items():
             value = _lookup(got, path, self.fs)
             if isinstance(value, BaseException):
-                error = translate(value, key=key, url=self.url, op="read")
+                error = self._fail(value, key, "read")
                 if isinstance(error, ObjectNotFoundError):
                     out[key] = None
                     continue
-                raise error from value
+                raise error from self._cause(value)
             out[key] = value
         return out
 
@@ -152,10 +177,10 @@ class FsspecStorage(Storage):
         except FileNotFoundError:
             return False
         except Exception as exc:  # noqa: BLE001
-            error = translate(exc, key=key, url=self.url, op="stat")
+            error = self._fail(exc, key, "stat")
             if isinstance(error, ObjectNotFoundError):
                 return False
-            raise error from exc
+            raise error from self._cause(exc)
         return bool(info.get("type", "file") != "directory")
 
     def exists_many(self, keys: Iterable[str]) -> set[str]:
@@ -181,10 +206,10 @@ class FsspecStorage(Storage):
         found: set[str] = set()
         for key, result in zip(keys, sync(self.fs.loop, run)):
             if isinstance(result, BaseException):
-                error = translate(result, key=key, url=self.url, op="stat")
+                error = self._fail(result, key, "stat")
                 if isinstance(error, ObjectNotFoundError):
                     continue
-                raise error from result
+                raise error from self._cause(result)
             if result is not None:
                 found.add(result)
         return found
@@ -195,7 +220,7 @@ class FsspecStorage(Storage):
         try:
             info = self.fs.info(path)
         except Exception as exc:  # noqa: BLE001
-            raise translate(exc, key=key, url=self.url, op="stat") from exc
+            raise self._fail(exc, key, "stat") from self._cause(exc)
         if info.get("type") == "directory":
             raise ObjectNotFoundError(f"no object at {key!r} in {self.url} (it is a folder)")
         return ObjectInfo(key=key, size=int(info.get("size") or 0), mtime=_mtime(info))
@@ -208,7 +233,7 @@ class FsspecStorage(Storage):
         except FileNotFoundError:
             return []
         except Exception as exc:  # noqa: BLE001
-            raise translate(exc, key=prefix or "/", url=self.url, op="list") from exc
+            raise self._fail(exc, prefix or "/", "list") from self._cause(exc)
         if not isinstance(found, dict):  # some filesystems answer a file path with a list
             found = {}
         # A prefix names a folder: find() on a path that is itself an object returns that
@@ -236,7 +261,7 @@ class FsspecStorage(Storage):
             try:
                 self.fs.pipe_file(path, data)
             except Exception as exc:  # noqa: BLE001
-                raise self._write_error(exc, key) from exc
+                raise self._write_error(exc, key) from self._cause(exc)
             return
         for attempt in range(_CREATE_ATTEMPTS):
             try:
@@ -245,7 +270,7 @@ class FsspecStorage(Storage):
             except Exception as exc:  # noqa: BLE001
                 outcome = classify_create_error(exc)
                 if outcome is WriteOutcome.FAILED:
-                    raise self._write_error(exc, key) from exc
+                    raise self._write_error(exc, key) from self._cause(exc)
                 if outcome is WriteOutcome.RETRY:
                     time.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.5))
                     continue
@@ -258,7 +283,7 @@ class FsspecStorage(Storage):
                     continue
                 raise AlreadyExistsError(
                     f"an object already exists at {key!r} in {self.url}"
-                ) from exc
+                ) from self._cause(exc)
         raise StorageError(
             f"could not create {key!r} in {self.url} after {_CREATE_ATTEMPTS} attempts "
             "(the backend kept answering with conflicts); try again"
@@ -290,7 +315,7 @@ class FsspecStorage(Storage):
             if outcome is WriteOutcome.LOST:
                 continue
             if outcome is WriteOutcome.FAILED:
-                raise translate(result, key=key, url=self.url, op="write") from result
+                raise self._fail(result, key, "write") from self._cause(result)
             unsure.append(key)
         # Conflicts and ambiguous answers: settle each one with the single-key protocol.
         for key in unsure:
@@ -302,7 +327,7 @@ class FsspecStorage(Storage):
         return created
 
     def _write_error(self, exc: BaseException, key: str) -> Exception:
-        error = translate(exc, key=key, url=self.url, op="write")
+        error = self._fail(exc, key, "write")
         if isinstance(error, ObjectNotFoundError):
             # A write cannot miss its object; a 404 here means the bucket is gone (gcsfs
             # reports it as a bare FileNotFoundError naming only the upload URL).
@@ -337,9 +362,9 @@ class FsspecStorage(Storage):
         except FileNotFoundError:
             pass
         except Exception as exc:  # noqa: BLE001
-            error = translate(exc, key=key, url=self.url, op="delete")
+            error = self._fail(exc, key, "delete")
             if not isinstance(error, ObjectNotFoundError):
-                raise error from exc
+                raise error from self._cause(exc)
         self._fresh(path)
 
     def upload(self, pairs: Sequence[tuple[str, str]]) -> None:
@@ -361,7 +386,7 @@ class FsspecStorage(Storage):
             for src, key in big:
                 self.fs.put_file(src, self._path(key), **self._big_options(os.path.getsize(src)))
         except Exception as exc:  # noqa: BLE001
-            raise translate(exc, key=pairs[0][1], url=self.url, op="write") from exc
+            raise self._fail(exc, pairs[0][1], "write") from self._cause(exc)
 
     def _big_options(self, size: int) -> dict[str, Any]:
         if not self._s3:
@@ -388,7 +413,7 @@ class FsspecStorage(Storage):
                 # options below each big file holds at most 4 x 16 MiB in memory.
                 self.fs.get(rpaths, lpaths, batch_size=_batch(), **self._big_options(_BIG))
         except Exception as exc:  # noqa: BLE001
-            raise translate(exc, key=pairs[0][0], url=self.url, op="read") from exc
+            raise self._fail(exc, pairs[0][0], "read") from self._cause(exc)
 
 
 def _batch() -> int:
