@@ -479,7 +479,7 @@ class RegistryClient:
                 "digest": str(digest),
                 "source": redact_url(str(source)),
                 "run_id": run_id,
-                "run_link": run_link,
+                "run_link": redact_url(run_link) if run_link else run_link,
                 "description": description,
                 "tags": tag_map,
                 "user_id": _user(),

@@ -64,8 +64,8 @@ def open_storage(url: str | Any, **storage_options: Any) -> Storage:
     Raises:
         MissingDependencyError: the backend's package is not installed (names the extra).
         UnsupportedBackendError: the scheme is not one modelshelf can use.
-        ConfigurationError: the URL carries a password the backend cannot use, or credentials
-            that contradict ``storage_options``.
+        ConfigurationError: the URL carries a password the backend cannot use, credentials
+            that contradict ``storage_options``, or a query string.
     """
     if isinstance(url, Storage):
         return url
@@ -89,6 +89,12 @@ def open_storage(url: str | Any, **storage_options: Any) -> Storage:
         raise UnsupportedBackendError(
             f"cannot open {shown!r}: modelshelf supports local paths, file://, memory://, s3://, "
             f"gs://, gcs://, az://, abfs:// (got scheme {scheme!r})"
+        )
+    if urlsplit(url).query or urlsplit(url).fragment:
+        # fsspec would fold "?…" into the object keys (a SAS token or signature among them).
+        raise ConfigurationError(
+            f"the shelf URL {shown!r} has a query string or fragment; a shelf URL names a "
+            "bucket and prefix only: pass credentials and settings in storage_options"
         )
     url, storage_options = _userinfo_credentials(url, scheme, shown, dict(storage_options))
     module_name, class_name, extra = _BACKENDS[scheme]
