@@ -27,6 +27,8 @@ Each error also inherits the builtin a caller would naturally catch, so both
     │   ├── CommitConflictError                      gave up after bounded retries
     │   └── UnsafeBackendError                       backend ignores conditional writes
     └── StorageError (OSError)                       an untranslated backend failure
+        └── BackendUnavailableError                  5xx, throttling, timeouts, resets
+                                                     that outlasted the retries
 
 Warnings derive from :class:`ModelshelfWarning`.
 """
@@ -39,6 +41,7 @@ __all__ = [
     "ArtifactExistsError",
     "ArtifactNotFoundError",
     "BackendRequestError",
+    "BackendUnavailableError",
     "CommitConflictError",
     "ConcurrencyError",
     "ConfigurationError",
@@ -191,6 +194,11 @@ class StorageError(ModelshelfError, OSError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
+
+
+class BackendUnavailableError(StorageError):
+    """The backend kept failing transiently (HTTP 5xx, throttling, timeouts, dropped
+    connections) after every retry. Nothing was left half-visible; try again later."""
 
 
 # -- models / pyfunc warnings --------------------------------------------------------------

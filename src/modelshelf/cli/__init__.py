@@ -57,7 +57,9 @@ class _Root(click.Group):
                 _silence_stdout()
                 code = 1
             else:
-                code = _errors.report(exc, debug=state.debug, secrets=state.secrets())
+                code = _errors.report(
+                    exc, debug=state.debug, secrets=state.secrets(), keep=state.shown_urls()
+                )
         finally:
             if handler is not None:
                 root_logger.removeHandler(handler)
@@ -78,7 +80,7 @@ class _DebugOnlyHandler(logging.StreamHandler):  # type: ignore[type-arg]
     def format(self, record: logging.LogRecord) -> str:
         from modelshelf.storage import redact
 
-        return redact(super().format(record), self._state.secrets())
+        return redact(super().format(record), self._state.secrets(), keep=self._state.shown_urls())
 
     def emit(self, record: logging.LogRecord) -> None:
         if self._state.debug:

@@ -59,6 +59,15 @@ class State:
         except Exception:  # noqa: BLE001 - reporting an error must not fail on a bad URL
             return frozenset()
 
+    def shown_urls(self) -> tuple[str, ...]:
+        """The shelf URL as it may be shown (credentials masked), kept whole in messages."""
+        from modelshelf.storage import redact_url
+
+        try:
+            return (redact_url(self.url()),)
+        except Exception:  # noqa: BLE001
+            return ()
+
     def shelf(self) -> Shelf:
         """The shelf named by the options, opened once; also made the current shelf so that
         URI resolution and model loading (which use the current shelf) read the same one."""

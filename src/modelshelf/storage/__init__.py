@@ -71,7 +71,7 @@ def open_storage(url: str | Any, **storage_options: Any) -> Storage:
         return url
     url = str(url)
     secrets = secrets_of(url, storage_options)
-    shown = redact(url, secrets)
+    shown = redact_url(url)
     if "\x00" in url:
         from modelshelf.errors import InvalidPathError
 

@@ -10,11 +10,12 @@ from typing import Any
 from modelshelf.errors import (
     AlreadyExistsError,
     BackendRequestError,
+    BackendUnavailableError,
     ModelshelfError,
     ObjectNotFoundError,
     StorageError,
 )
-from modelshelf.storage._redact import redact
+from modelshelf.storage._redact import redact, redact_url
 
 __all__ = ["WriteOutcome", "classify_create_error", "http_status", "leaks", "translate"]
 
@@ -168,7 +169,7 @@ def translate(
     if isinstance(exc, ModelshelfError):
         return exc
     secrets = tuple(secrets)
-    error = _translate(exc, key=key, url=redact(url, secrets), op=op, secrets=secrets)
+    error = _translate(exc, key=key, url=redact_url(url), op=op, secrets=secrets)
     error.__cause__ = None if leaks(exc, secrets) else exc
     error.__suppress_context__ = True
     return error
@@ -211,7 +212,7 @@ def _translate(
         )
     detail = redact(f"{type(exc).__name__}: {exc}", secrets)
     if is_transient(exc):
-        return StorageError(
+        return BackendUnavailableError(
             f"storage failed to {op} {where} after retries (the backend was unavailable, "
             f"throttled or timed out: {detail}); try again"
         )

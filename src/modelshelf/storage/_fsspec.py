@@ -21,19 +21,27 @@ from typing import Any, BinaryIO
 from modelshelf import _settings
 from modelshelf.errors import (
     AlreadyExistsError,
+    BackendUnavailableError,
     ModelshelfError,
     ObjectNotFoundError,
     StorageError,
 )
 from modelshelf.storage._base import Capabilities, ObjectInfo, Storage, check_key
-from modelshelf.storage._errors import WriteOutcome, classify_create_error, leaks, translate
-from modelshelf.storage._redact import redact, secrets_of
+from modelshelf.storage._errors import (
+    WriteOutcome,
+    classify_create_error,
+    is_transient,
+    leaks,
+    translate,
+)
+from modelshelf.storage._redact import redact_url, secrets_of
 
 __all__ = ["FsspecStorage"]
 
 _MEMORY_LOCK = threading.Lock()
 _BIG = 32 << 20
 _CREATE_ATTEMPTS = 6
+_UNSURE_ATTEMPTS = 3  # create attempts whose failure left the key absent
 
 
 class FsspecStorage(Storage):
@@ -51,7 +59,7 @@ class FsspecStorage(Storage):
         self.fs = fs
         self.root = root.rstrip("/")
         self._secrets = secrets | secrets_of(url)
-        self.url = redact(url, self._secrets)
+        self.url = redact_url(url)
         self.capabilities = capabilities
         self._memory = getattr(fs, "protocol", None) in ("memory", ("memory",))
         protocols = fs.protocol if isinstance(fs.protocol, (tuple, list)) else (fs.protocol,)
@@ -263,31 +271,54 @@ class FsspecStorage(Storage):
             except Exception as exc:  # noqa: BLE001
                 raise self._write_error(exc, key) from self._cause(exc)
             return
+        last: BaseException | None = None
+        unsure = 0
         for attempt in range(_CREATE_ATTEMPTS):
+            if attempt:
+                time.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.5))
             try:
                 self.fs.pipe_file(path, data, mode="create")
                 return
             except Exception as exc:  # noqa: BLE001
+                last = exc
                 outcome = classify_create_error(exc)
                 if outcome is WriteOutcome.FAILED:
                     raise self._write_error(exc, key) from self._cause(exc)
-                if outcome is WriteOutcome.RETRY:
-                    time.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.5))
-                    continue
+                if outcome is WriteOutcome.RETRY and not is_transient(exc):
+                    continue  # a 409 conflict between concurrent conditional writes
                 # LOST or AMBIGUOUS: an SDK retry of our own successful PUT also looks like a
                 # lost race (trino#27400), so read the key back and compare with our payload.
                 stored = self._read_back(path)
                 if stored == data:
                     return
-                if stored is None:
-                    continue
-                raise AlreadyExistsError(
-                    f"an object already exists at {key!r} in {self.url}"
-                ) from self._cause(exc)
-        raise StorageError(
-            f"could not create {key!r} in {self.url} after {_CREATE_ATTEMPTS} attempts "
-            "(the backend kept answering with conflicts); try again"
+                if stored is not None:
+                    raise AlreadyExistsError(
+                        f"an object already exists at {key!r} in {self.url}"
+                    ) from self._cause(exc)
+                # Not there. After a transient failure the SDK (and s3fs) already retried this
+                # very request several times; retrying again here would only multiply a long
+                # outage, so the outcome is settled by the read-back below instead.
+                unsure += 1
+                if is_transient(exc) or unsure >= _UNSURE_ATTEMPTS:
+                    break
+        # Out of attempts. One last look settles the outcome if the backend answers reads.
+        stored, known = self._look(path)
+        if stored == data:
+            return
+        if stored is not None:
+            raise AlreadyExistsError(f"an object already exists at {key!r} in {self.url}")
+        assert last is not None
+        error = self._fail(last, key, "write")
+        kind = BackendUnavailableError if is_transient(last) else StorageError
+        state = (
+            "the key is still absent (nothing was written)"
+            if known
+            else "the key could not be read back, so a late write may still appear"
         )
+        raise kind(
+            f"could not create {key!r} in {self.url}: the backend kept failing and {state}; "
+            f"last error: {error}"
+        ) from self._cause(last)
 
     def write_many(self, items: dict[str, bytes]) -> set[str]:
         if self._memory or not getattr(self.fs, "async_impl", False) or len(items) < 4:
@@ -338,14 +369,18 @@ class FsspecStorage(Storage):
         return error
 
     def _read_back(self, path: str) -> bytes | None:
+        return self._look(path)[0]
+
+    def _look(self, path: str) -> tuple[bytes | None, bool]:
+        """``(bytes or None, whether that answer is known)``: a failed read knows nothing."""
         self._fresh(path)
         try:
             data: bytes = self.fs.cat_file(path)
-            return data
+            return data, True
         except FileNotFoundError:
-            return None
-        except Exception:  # noqa: BLE001 - unknown state: treat as absent and retry the create
-            return None
+            return None, True
+        except Exception:  # noqa: BLE001 - unknown state: the caller retries or says so
+            return None, False
 
     def _write_memory(self, key: str, path: str, data: bytes, *, overwrite: bool) -> None:
         # MemoryFileSystem shows partial content while a file is open; build the object whole

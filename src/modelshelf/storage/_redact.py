@@ -86,15 +86,28 @@ def _mask_pair(match: re.Match[str]) -> str:
     return match.group(0)
 
 
-def redact(text: str, secrets: Iterable[str] = ()) -> str:
+def redact(text: str, secrets: Iterable[str] = (), *, keep: Iterable[str] = ()) -> str:
     """``text`` with every credential replaced by ``***`` (see the module docstring).
 
     Args:
         text: any text: a URL, an exception message, a log line, a traceback.
         secrets: literal secret values to remove wherever they occur (longest first).
+        keep: already redacted texts (a shelf's shown URL) left as they are, so that a short
+            access key that happens to equal a bucket name does not mask the URL.
     """
     if not text:
         return text
+    kept = sorted({k for k in keep if k}, key=len, reverse=True)
+    if kept:
+        pattern = "|".join(re.escape(k) for k in kept)
+        pieces = re.split(f"({pattern})", text)
+        return "".join(
+            piece if i % 2 else _redact(piece, secrets) for i, piece in enumerate(pieces)
+        )
+    return _redact(text, secrets)
+
+
+def _redact(text: str, secrets: Iterable[str]) -> str:
     for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
         if len(secret) >= _MIN_LITERAL:
             text = text.replace(secret, MASK)
