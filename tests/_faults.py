@@ -18,7 +18,7 @@ Faults:
     reset_body     forward, send the headers and ``after_bytes`` of the body, then reset
     delay          sleep ``delay`` seconds (beyond the client's timeout), then forward
 
-Rules match on a method regex and a path regex, fire on the ``nth`` matching request onward
+Rules match on a method regex, a path regex and optionally a body regex, fire on the ``nth`` matching request onward
 (1-based), at most ``times`` times (None: always), and with probability ``fraction`` from a
 seeded RNG. The proxy keeps a log of every request and what happened to it.
 """
@@ -66,14 +66,17 @@ class Rule:
     fault: Fault
     method: str = ".*"
     path: str = ".*"
+    body: str | None = None  # regex searched in the request body (GCS names objects there)
     nth: int = 1
     times: int | None = 1
     fraction: float = 1.0
     seen: int = field(default=0, init=False)
     fired: int = field(default=0, init=False)
 
-    def decide(self, method: str, path: str, rng: random.Random) -> bool:
+    def decide(self, method: str, path: str, body: bytes, rng: random.Random) -> bool:
         if not re.fullmatch(self.method, method) or not re.search(self.path, path):
+            return False
+        if self.body is not None and not re.search(self.body.encode(), body[:65536]):
             return False
         self.seen += 1
         if self.seen < self.nth or (self.times is not None and self.fired >= self.times):
@@ -160,10 +163,10 @@ class FaultProxy:
         with self._lock:
             return len(self.log)
 
-    def _choose(self, method: str, path: str) -> Fault | None:
+    def _choose(self, method: str, path: str, body: bytes) -> Fault | None:
         with self._lock:
             for rule in self.rules:
-                if rule.decide(method, path, self._rng):
+                if rule.decide(method, path, body, self._rng):
                     self.log.append((method, path, rule.fault.action))
                     return rule.fault
             self.log.append((method, path, "forwarded"))
@@ -235,7 +238,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def handle_one(self) -> None:
         body = self._body()
-        fault = self.owner._choose(self.command, self.path)
+        fault = self.owner._choose(self.command, self.path, body)
         if fault is None:
             self._send(*self._forward(body))
             return

@@ -38,7 +38,7 @@ class Ctx:
 class Scenario:
     name: str
     method: str  # which requests the faults hit (regex on the HTTP method)
-    path: str  # ... and on the path
+    path: str  # ... and on the path (or, where the backend names objects in the body, there)
     prepare: Callable[[Client, Ctx], None]
     act: Callable[[Client, Ctx], Any]
     check: Callable[[Client, Ctx, bool], None]

@@ -40,6 +40,19 @@ _NOT_FOUND_CLASSES = {"ResourceNotFoundError", "NotFound", "NoSuchKey"}
 
 # Requests the vendor's client refused before sending them: a bad bucket/container name or an
 # invalid parameter. Retrying cannot help; the URL or the options must change.
+# Answers that say "not now" (a 409 ConditionalRequestConflict is a race, not an outage).
+_TRANSIENT_CODES = {
+    "SlowDown",
+    "ServiceUnavailable",
+    "RequestTimeout",
+    "InternalError",
+    "Throttling",
+    "ThrottlingException",
+    "TooManyRequests",
+    "RequestLimitExceeded",
+    "ServerBusy",
+    "OperationTimedOut",
+}
 _CLIENT_VALIDATION_CLASSES = {
     "ParamValidationError",
     "InvalidRegionError",
@@ -135,8 +148,10 @@ def classify_create_error(exc: BaseException) -> WriteOutcome:
 
 def is_transient(exc: BaseException) -> bool:
     """Whether ``exc`` is a failure worth retrying: 5xx, throttling, timeout, dropped connection."""
+    if any(isinstance(item, BackendUnavailableError) for item in _chain(exc)):
+        return True
     status, code = http_status(exc)
-    if status in (408, 429, 500, 502, 503, 504) or code in _RETRY_CODES:
+    if status in (408, 429, 500, 502, 503, 504) or code in _TRANSIENT_CODES:
         return True
     names = {type(item).__name__ for item in _chain(exc)}
     if names & _TRANSIENT_CLASSES:

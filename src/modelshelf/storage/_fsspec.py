@@ -15,8 +15,8 @@ import posixpath
 import random
 import threading
 import time
-from collections.abc import Iterable, Sequence
-from typing import Any, BinaryIO
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, BinaryIO, TypeVar
 
 from modelshelf import _settings
 from modelshelf.errors import (
@@ -38,10 +38,13 @@ from modelshelf.storage._redact import redact_url, secrets_of
 
 __all__ = ["FsspecStorage"]
 
+_T = TypeVar("_T")
+
 _MEMORY_LOCK = threading.Lock()
 _BIG = 32 << 20
 _CREATE_ATTEMPTS = 6
-_UNSURE_ATTEMPTS = 3  # create attempts whose failure left the key absent
+_UNSURE_ATTEMPTS = 3
+_IDEMPOTENT_ATTEMPTS = 3  # tries of an idempotent request that keeps failing transiently  # create attempts whose failure left the key absent
 
 
 class FsspecStorage(Storage):
@@ -75,6 +78,24 @@ class FsspecStorage(Storage):
             return exc.__cause__
         return None if leaks(exc, self._secrets) else exc
 
+    def _again(self, call: Callable[[], _T]) -> _T:
+        """``call()``, again after a transient failure (5xx, throttling, timeout, reset).
+
+        Only for idempotent requests: reads, listings, deletes and content-addressed uploads
+        (every writer of a key writes the same bytes). Not every client retries everything
+        itself (gcsfs gives up on a read timeout at once), and a short outage should not fail
+        a whole download.
+        """
+        for attempt in range(_IDEMPOTENT_ATTEMPTS):
+            try:
+                return call()
+            except Exception as exc:
+                if attempt + 1 >= _IDEMPOTENT_ATTEMPTS or not is_transient(exc):
+                    raise
+                self._fresh()
+                time.sleep(0.2 * 3**attempt * random.uniform(0.5, 1.5))
+        raise AssertionError("unreachable")
+
     # -- paths ---------------------------------------------------------------------------------
     def _path(self, key: str) -> str:
         return f"{self.root}/{check_key(key)}" if self.root else check_key(key)
@@ -95,7 +116,7 @@ class FsspecStorage(Storage):
     def read(self, key: str) -> bytes:
         path = self._path(key)
         try:
-            data: bytes = self.fs.cat_file(path, **self._cat_options())
+            data: bytes = self._again(lambda: self.fs.cat_file(path, **self._cat_options()))
             return data
         except Exception as exc:  # noqa: BLE001 - translated in one table
             raise self._fail(exc, key, "read") from self._cause(exc)
@@ -137,8 +158,7 @@ class FsspecStorage(Storage):
             return {}
         paths = {self._path(key): key for key in keys}
         if getattr(self.fs, "async_impl", False) and not self._memory:
-            got = self._cat_async(list(paths))
-            return self._sort_out(paths, got)
+            return self._again(lambda: self._sort_out(paths, self._cat_async(list(paths))))
         try:
             got = self.fs.cat(list(paths), on_error="return", batch_size=_batch())
         except Exception as exc:  # noqa: BLE001
@@ -226,7 +246,7 @@ class FsspecStorage(Storage):
         path = self._path(key)
         self._fresh(path)
         try:
-            info = self.fs.info(path)
+            info = self._again(lambda: self.fs.info(path))
         except Exception as exc:  # noqa: BLE001
             raise self._fail(exc, key, "stat") from self._cause(exc)
         if info.get("type") == "directory":
@@ -237,7 +257,7 @@ class FsspecStorage(Storage):
         base = self._path(prefix.strip("/")) if prefix.strip("/") else self.root
         self._fresh()
         try:
-            found = self.fs.find(base, detail=True, withdirs=False)
+            found = self._again(lambda: self.fs.find(base, detail=True, withdirs=False))
         except FileNotFoundError:
             return []
         except Exception as exc:  # noqa: BLE001
@@ -393,7 +413,7 @@ class FsspecStorage(Storage):
     def delete(self, key: str) -> None:
         path = self._path(key)
         try:
-            self.fs.rm_file(path)
+            self._again(lambda: self.fs.rm_file(path))
         except FileNotFoundError:
             pass
         except Exception as exc:  # noqa: BLE001
@@ -411,7 +431,8 @@ class FsspecStorage(Storage):
         # max_concurrency (10) x 50 MiB parts of every file in flight.
         big = [(src, key) for src, key in pairs if os.path.getsize(src) >= _BIG]
         small = [(src, key) for src, key in pairs if os.path.getsize(src) < _BIG]
-        try:
+
+        def put() -> None:
             if len(small) == 1:
                 self.fs.put_file(small[0][0], self._path(small[0][1]))
             elif small:
@@ -420,6 +441,9 @@ class FsspecStorage(Storage):
                 self.fs.put(lpaths, rpaths, batch_size=_batch())
             for src, key in big:
                 self.fs.put_file(src, self._path(key), **self._big_options(os.path.getsize(src)))
+
+        try:
+            self._again(put)
         except Exception as exc:  # noqa: BLE001
             raise self._fail(exc, pairs[0][1], "write") from self._cause(exc)
 
@@ -437,7 +461,8 @@ class FsspecStorage(Storage):
         # fsspec's get_file does not create the destination folder (LocalStorage does).
         for folder in {os.path.dirname(os.path.abspath(dst)) for _, dst in pairs}:
             os.makedirs(folder, exist_ok=True)
-        try:
+
+        def get() -> None:
             if len(pairs) == 1:
                 key, dst = pairs[0]
                 self.fs.get_file(self._path(key), dst, **self._big_options(_BIG))
@@ -447,6 +472,9 @@ class FsspecStorage(Storage):
                 # Concurrent ranged parts are only used above the block size; with the
                 # options below each big file holds at most 4 x 16 MiB in memory.
                 self.fs.get(rpaths, lpaths, batch_size=_batch(), **self._big_options(_BIG))
+
+        try:
+            self._again(get)
         except Exception as exc:  # noqa: BLE001
             raise self._fail(exc, pairs[0][0], "read") from self._cause(exc)
 
