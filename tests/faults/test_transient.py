@@ -8,7 +8,9 @@ what the call reported, and running the call again succeeds.
 
 from __future__ import annotations
 
+import os
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +71,8 @@ def run_case(faulty: FaultyShelf, tmp_path: Path, trained: Any, files: Path, op:
     assert fired >= 1, f"{op}/{fault}: the fault never fired; the test would prove nothing"
     if error is not None:
         assert isinstance(error, ModelshelfError), f"{op}/{fault}: untyped {error!r}"
+        if os.environ.get("FAULTS_TRACE"):
+            traceback.print_exception(error)
     # With the faults gone, through a client that bypasses the proxy:
     direct = faulty.direct()
     report = direct.verify(deep=True)
@@ -107,8 +111,10 @@ def test_one_transient_fault_is_retried(
 _MATRIX = [(op, fault) for op in SCENARIOS for fault in _faults_for(op)]
 # A fault that never stops: every call must end typed. Hangs are left out (each costs the
 # client timeout times every retry layer: minutes, and nothing new to learn).
-_PERSISTENT = [(op, fault) for op, fault in _MATRIX if fault in ("500", "503-slowdown", "reset",
-               "lost-response", "500-after-write")]  # fmt: skip
+# Persistent throttling is left to the bursts too: s3fs and botocore each retry SlowDown with
+# backoff, and the registry retries an unsettled commit, so it takes 20-45 s to give up.
+_PERSISTENT = [(op, fault) for op, fault in _MATRIX if fault in ("500", "reset", "lost-response",
+               "500-after-write")]  # fmt: skip
 
 
 @pytest.mark.slow
@@ -121,6 +127,7 @@ def test_fault_matrix_bursts(
     """Two faults in a row: the retries inside the SDK and storage ride them out."""
     line = run_case(faulty, tmp_path, trained, files, op, fault, times=2)
     record_property("storage_summary", "fault " + line)
+    assert ": ok," in line, line
 
 
 @pytest.mark.slow

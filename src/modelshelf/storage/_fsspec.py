@@ -30,6 +30,7 @@ from modelshelf.storage._base import Capabilities, ObjectInfo, Storage, check_ke
 from modelshelf.storage._errors import (
     WriteOutcome,
     classify_create_error,
+    http_status,
     is_transient,
     leaks,
     translate,
@@ -43,8 +44,9 @@ _T = TypeVar("_T")
 _MEMORY_LOCK = threading.Lock()
 _BIG = 32 << 20
 _CREATE_ATTEMPTS = 6
-_UNSURE_ATTEMPTS = 3
-_IDEMPOTENT_ATTEMPTS = 3  # tries of an idempotent request that keeps failing transiently  # create attempts whose failure left the key absent
+_UNSURE_ATTEMPTS = 3  # create attempts whose failure left the key absent
+_UNSURE_TRANSIENT = 2  # ... when that failure was transient (the SDK retried inside each)
+_IDEMPOTENT_ATTEMPTS = 3  # tries of an idempotent request that keeps failing transiently
 
 
 class FsspecStorage(Storage):
@@ -287,7 +289,7 @@ class FsspecStorage(Storage):
             return
         if overwrite:
             try:
-                self.fs.pipe_file(path, data)
+                self._again(lambda: self.fs.pipe_file(path, data))  # same bytes: idempotent
             except Exception as exc:  # noqa: BLE001
                 raise self._write_error(exc, key) from self._cause(exc)
             return
@@ -315,11 +317,12 @@ class FsspecStorage(Storage):
                     raise AlreadyExistsError(
                         f"an object already exists at {key!r} in {self.url}"
                     ) from self._cause(exc)
-                # Not there. After a transient failure the SDK (and s3fs) already retried this
-                # very request several times; retrying again here would only multiply a long
-                # outage, so the outcome is settled by the read-back below instead.
+                # Not there: create again. After a 5xx or SlowDown the SDK (and s3fs) already
+                # retried this very request several times, so one more try is enough; more
+                # would only multiply a long outage (botocore does not retry a 429, though).
                 unsure += 1
-                if is_transient(exc) or unsure >= _UNSURE_ATTEMPTS:
+                retried_inside = is_transient(exc) and http_status(exc)[0] != 429
+                if unsure >= (_UNSURE_TRANSIENT if retried_inside else _UNSURE_ATTEMPTS):
                     break
         # Out of attempts. One last look settles the outcome if the backend answers reads.
         stored, known = self._look(path)
