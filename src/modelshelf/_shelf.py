@@ -44,6 +44,13 @@ class Shelf:
         # What the shelf shows (reprs, messages, records): credentials are never part of it.
         self.url: str = redact_url(self.storage.url)
         self.storage_options = dict(storage_options)
+        # Credentials given in the URL (s3://KEY:SECRET@…) are options too: shelves opened
+        # with different ones must not share state (the registry keys its replicas by them).
+        effective = getattr(getattr(self.storage, "fs", None), "storage_options", None)
+        if isinstance(effective, dict):
+            for name in ("key", "secret"):
+                if name in effective and name not in self.storage_options:
+                    self.storage_options[name] = effective[name]
         self.blobs = BlobStore(self.storage, cache=LocalCache(cache_dir) if cache_dir else None)
 
     def __repr__(self) -> str:

@@ -238,3 +238,14 @@ def test_version_source_is_recorded_without_credentials(tmp_path: Any) -> None:
     )
     _assert_hidden("SECRETSECRET0123", stored)
     _assert_hidden("SIGNATURE0123456789", stored)
+
+
+def test_shelves_with_different_url_credentials_do_not_share_a_registry(
+    moto_endpoint: Endpoint,
+) -> None:
+    endpoint = moto_endpoint.options["endpoint_url"]
+    a = modelshelf.Client("s3://key-a:secret-a-0123@modelshelf-test/two", endpoint_url=endpoint)
+    b = modelshelf.Client("s3://key-b:secret-b-0123@modelshelf-test/two", endpoint_url=endpoint)
+    assert a.shelf.url == b.shelf.url == "s3://***@modelshelf-test/two"
+    assert a._reg_replica is not b._reg_replica
+    assert b._reg_replica.storage.fs.secret == "secret-b-0123"  # type: ignore[attr-defined]
