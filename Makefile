@@ -83,7 +83,7 @@ bench: install
 # build/site. See docs/how-to/contributing.md.
 .PHONY: docs
 docs: install
-	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet -d build/site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict -d build/site 2>&1 | grep -v '^INFO' ; exit $${PIPESTATUS[0]}
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache build

@@ -11,7 +11,7 @@ from typing import Any
 
 from modelshelf import _settings
 from modelshelf.cas import BlobStore, LocalCache
-from modelshelf.storage import Storage, open_storage
+from modelshelf.storage import Storage, open_storage, redact_url
 
 __all__ = ["Shelf", "get_shelf", "reset_shelf", "set_shelf"]
 
@@ -36,15 +36,29 @@ class Shelf:
         **storage_options: Any,
     ) -> None:
         if isinstance(url, Storage):  # an already opened (or wrapped) storage
-            self.url, self.storage = url.url, url
+            self.storage = url
+            self._opened_from = url.url
         else:
-            self.url = str(url) if url is not None else _settings.shelf_uri()
-            self.storage = open_storage(self.url, **storage_options)
+            self._opened_from = str(url) if url is not None else _settings.shelf_uri()
+            self.storage = open_storage(self._opened_from, **storage_options)
+        # What the shelf shows (reprs, messages, records): credentials are never part of it.
+        self.url: str = redact_url(self.storage.url)
         self.storage_options = dict(storage_options)
+        # Credentials given in the URL (s3://KEY:SECRET@…) are options too: shelves opened
+        # with different ones must not share state (the registry keys its replicas by them).
+        effective = getattr(getattr(self.storage, "fs", None), "storage_options", None)
+        if isinstance(effective, dict):
+            for name in ("key", "secret"):
+                if name in effective and name not in self.storage_options:
+                    self.storage_options[name] = effective[name]
         self.blobs = BlobStore(self.storage, cache=LocalCache(cache_dir) if cache_dir else None)
 
     def __repr__(self) -> str:
         return f"Shelf({self.url!r})"
+
+    def opened_from(self, url: str) -> bool:
+        """Whether this shelf was opened from exactly ``url`` (credentials included)."""
+        return self._opened_from == url
 
 
 _lock = threading.Lock()
@@ -72,7 +86,7 @@ def get_shelf(shelf: str | Shelf | None = None, **storage_options: Any) -> Shelf
     if shelf is not None:
         return Shelf(shelf, **storage_options)
     with _lock:
-        if _current is None or (not _explicit and _current.url != _settings.shelf_uri()):
+        if _current is None or (not _explicit and not _current.opened_from(_settings.shelf_uri())):
             _current = Shelf(_settings.shelf_uri())
         return _current
 

@@ -27,8 +27,14 @@ class Client(RunsClient, RegistryClient):
         single_writer: allow registry writes on a backend that ignores conditional creates
             (your promise that only one process writes).
         checkpoint_interval: write a Parquet checkpoint every this many registry commits.
-        signing_key, trusted_keys, policy, trust_from: sign what this client writes, and trust
-            only history signed by these keys (see :class:`~modelshelf.registry.RegistryClient`).
+        signing_key: sign every commit, checkpoint and run record this client writes with
+            this private key (a path, PEM bytes or a loaded key; default:
+            ``MODELSHELF_SIGNING_KEY``).
+        trusted_keys: trust only history signed by these public keys (default:
+            ``MODELSHELF_TRUSTED_KEYS``, else the user's trusted-keys folder).
+        policy: a signed write policy to pin (default: ``MODELSHELF_POLICY``).
+        trust_from: ``SEQ:SHA256`` of the last commit accepted unsigned (a shelf that started
+            signing late). See :class:`~modelshelf.registry.RegistryClient`.
         **storage_options: passed to fsspec unchanged when ``shelf`` is a URL.
     """
 

@@ -6,7 +6,8 @@ Each error also inherits the builtin a caller would naturally catch, so both
     ModelshelfError
     ├── ConfigurationError (ValueError)
     │   ├── MissingDependencyError (ImportError)      an optional extra is not installed
-    │   └── UnsupportedBackendError                   URL scheme we cannot open
+    │   ├── UnsupportedBackendError                   URL scheme we cannot open
+    │   └── BackendRequestError                       the storage client refused a request
     ├── InvalidInputError (ValueError)
     │   ├── InvalidPathError                          `..`, absolute, NUL, backslash, too long
     │   │   └── UnloggableFileError                   a folder holds a bad symlink or a FIFO…
@@ -34,7 +35,9 @@ Each error also inherits the builtin a caller would naturally catch, so both
     │   ├── CommitConflictError                      gave up after bounded retries
     │   └── UnsafeBackendError                       backend ignores conditional writes
     └── StorageError (OSError)                       an untranslated backend failure
-        └── StoragePermissionError (PermissionError) the credentials may not do this
+        ├── StoragePermissionError (PermissionError) the credentials may not do this
+        └── BackendUnavailableError                  5xx, throttling, timeouts, resets
+                                                     that outlasted the retries
 
 Warnings derive from :class:`ModelshelfWarning`::
 
@@ -53,6 +56,8 @@ __all__ = [
     "AuthenticityError",
     "ArtifactExistsError",
     "ArtifactNotFoundError",
+    "BackendRequestError",
+    "BackendUnavailableError",
     "CheckpointError",
     "CommitConflictError",
     "ConcurrencyError",
@@ -112,6 +117,11 @@ class MissingDependencyError(ConfigurationError, ImportError):
 
 class UnsupportedBackendError(ConfigurationError):
     """The URL's scheme names a backend modelshelf does not support."""
+
+
+class BackendRequestError(ConfigurationError):
+    """The storage client refused a request before sending it (a bad bucket or container
+    name, an invalid option): fix the shelf URL or the storage_options; retrying cannot help."""
 
 
 class InvalidInputError(ModelshelfError, ValueError):
@@ -265,6 +275,11 @@ class StorageError(ModelshelfError, OSError):
 
 class StoragePermissionError(StorageError, PermissionError):
     """The backend refused the credentials (HTTP 401/403, ``AccessDenied``, ``EACCES``)."""
+
+
+class BackendUnavailableError(StorageError):
+    """The backend kept failing transiently (HTTP 5xx, throttling, timeouts, dropped
+    connections) after every retry. Nothing was left half-visible; try again later."""
 
 
 # -- models / pyfunc warnings --------------------------------------------------------------

@@ -14,6 +14,8 @@ import pytest
 
 from modelshelf.errors import (
     AlreadyExistsError,
+    BackendRequestError,
+    BackendUnavailableError,
     InvalidPathError,
     MissingDependencyError,
     ModelshelfError,
@@ -81,14 +83,34 @@ def _gcs(code: int) -> BaseException:
     return error
 
 
+def _param_validation() -> BaseException:
+    """What botocore raises for a bucket name it refuses, before any request is sent."""
+    import botocore.session
+
+    client = botocore.session.get_session().create_client(
+        "s3", region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s"
+    )
+    try:
+        client.head_object(Bucket="KEY:SECRET@bucket", Key="k")
+    except Exception as exc:  # noqa: BLE001
+        return exc
+    raise AssertionError("botocore accepted an invalid bucket name")
+
+
+def _connection_closed() -> BaseException:
+    from botocore.exceptions import ConnectionClosedError
+
+    return ConnectionClosedError(endpoint_url="http://127.0.0.1:1/bucket/k")
+
+
 # (id, factory, create outcome, translated class)
 CASES: list[tuple[str, Callable[[], BaseException], WriteOutcome, type[ModelshelfError]]] = [
     ("s3-412-raw", lambda: _client_error(412, "PreconditionFailed"), WriteOutcome.LOST, AlreadyExistsError),
     ("s3-412-s3fs", lambda: _s3fs_wrapped(412, "PreconditionFailed"), WriteOutcome.LOST, AlreadyExistsError),
     ("s3-412-seaweedfs-einval", lambda: _raised_inside(lambda: OSError(errno.EINVAL, "At least one of the pre-conditions you specified did not hold"), _client_error(412, "PreconditionFailed")), WriteOutcome.LOST, AlreadyExistsError),
     ("s3-409-conflict", lambda: _s3fs_wrapped(409, "ConditionalRequestConflict"), WriteOutcome.RETRY, StorageError),
-    ("s3-503-slowdown", lambda: _s3fs_wrapped(503, "SlowDown"), WriteOutcome.RETRY, StorageError),
-    ("s3-500", lambda: _s3fs_wrapped(500, "InternalError"), WriteOutcome.AMBIGUOUS, StorageError),
+    ("s3-503-slowdown", lambda: _s3fs_wrapped(503, "SlowDown"), WriteOutcome.RETRY, BackendUnavailableError),
+    ("s3-500", lambda: _s3fs_wrapped(500, "InternalError"), WriteOutcome.AMBIGUOUS, BackendUnavailableError),
     ("s3-404-nosuchkey", lambda: _s3fs_wrapped(404, "NoSuchKey"), WriteOutcome.FAILED, ObjectNotFoundError),
     ("s3-404-nosuchbucket", lambda: _s3fs_wrapped(404, "NoSuchBucket", "The specified bucket does not exist"), WriteOutcome.FAILED, StorageError),
     ("s3-403", lambda: _s3fs_wrapped(403, "AccessDenied"), WriteOutcome.FAILED, StoragePermissionError),
@@ -105,15 +127,20 @@ CASES: list[tuple[str, Callable[[], BaseException], WriteOutcome, type[Modelshel
     ("gcs-404", lambda: _gcs(404), WriteOutcome.FAILED, ObjectNotFoundError),
     ("gcs-401", lambda: _gcs(401), WriteOutcome.FAILED, StoragePermissionError),
     ("gcs-403", lambda: _gcs(403), WriteOutcome.FAILED, StoragePermissionError),
-    ("gcs-503", lambda: _gcs(503), WriteOutcome.AMBIGUOUS, StorageError),
+    ("gcs-503", lambda: _gcs(503), WriteOutcome.AMBIGUOUS, BackendUnavailableError),
     ("einval-bare", lambda: OSError(errno.EINVAL, "Invalid argument"), WriteOutcome.AMBIGUOUS, StorageError),
-    ("timeout", lambda: TimeoutError("read timed out"), WriteOutcome.AMBIGUOUS, StorageError),
+    ("timeout", lambda: TimeoutError("read timed out"), WriteOutcome.AMBIGUOUS, BackendUnavailableError),
     ("permission", lambda: PermissionError(errno.EACCES, "denied"), WriteOutcome.FAILED, StoragePermissionError),
     ("not-found", lambda: FileNotFoundError(errno.ENOENT, "gone", "bucket/notes.txt"), WriteOutcome.FAILED, ObjectNotFoundError),
     ("value-error", lambda: ValueError("weird"), WriteOutcome.FAILED, StorageError),
+    ("s3-param-validation", lambda: _param_validation(), WriteOutcome.FAILED, BackendRequestError),
+    ("s3-connection-closed", lambda: _connection_closed(), WriteOutcome.AMBIGUOUS, BackendUnavailableError),
+    ("s3-429", lambda: _s3fs_wrapped(429, "TooManyRequests"), WriteOutcome.AMBIGUOUS, BackendUnavailableError),
 ]  # fmt: skip
 
 _BUILTIN_OF = {
+    BackendRequestError: ValueError,
+    BackendUnavailableError: OSError,
     AlreadyExistsError: FileExistsError,
     ObjectNotFoundError: FileNotFoundError,
     StorageError: OSError,

@@ -57,7 +57,9 @@ class _Root(click.Group):
                 _silence_stdout()
                 code = 1
             else:
-                code = _errors.report(exc, debug=state.debug)
+                code = _errors.report(
+                    exc, debug=state.debug, secrets=state.secrets(), keep=state.shown_urls()
+                )
         finally:
             if handler is not None:
                 root_logger.removeHandler(handler)
@@ -74,6 +76,11 @@ class _DebugOnlyHandler(logging.StreamHandler):  # type: ignore[type-arg]
         self.setLevel(logging.WARNING)
         self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
         self._state = state
+
+    def format(self, record: logging.LogRecord) -> str:
+        from modelshelf.storage import redact
+
+        return redact(super().format(record), self._state.secrets(), keep=self._state.shown_urls())
 
     def emit(self, record: logging.LogRecord) -> None:
         if self._state.debug:

@@ -50,6 +50,24 @@ class State:
 
         return self.shelf_url or _settings.shelf_uri()
 
+    def secrets(self) -> frozenset[str]:
+        """The credentials in the shelf URL and ``--storage-option`` values (never printed)."""
+        from modelshelf.storage import secrets_of
+
+        try:
+            return secrets_of(self.url(), self.storage_options)
+        except Exception:  # noqa: BLE001 - reporting an error must not fail on a bad URL
+            return frozenset()
+
+    def shown_urls(self) -> tuple[str, ...]:
+        """The shelf URL as it may be shown (credentials masked), kept whole in messages."""
+        from modelshelf.storage import redact_url
+
+        try:
+            return (redact_url(self.url()),)
+        except Exception:  # noqa: BLE001
+            return ()
+
     def shelf(self) -> Shelf:
         """The shelf named by the options, opened once; also made the current shelf so that
         URI resolution and model loading (which use the current shelf) read the same one."""

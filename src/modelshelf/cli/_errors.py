@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import sys
 import traceback
+from collections.abc import Iterable
 
 import click
 
 from modelshelf import errors
+from modelshelf.storage import redact
 
 __all__ = ["EXIT_BUG", "EXIT_ERROR", "EXIT_PROBLEMS", "exit_code", "one_line", "report"]
 
@@ -68,14 +70,19 @@ def one_line(exc: BaseException) -> str:
     return " ".join(part.strip() for part in message.splitlines() if part.strip())
 
 
-def report(exc: BaseException, *, debug: bool) -> int:
+def report(
+    exc: BaseException, *, debug: bool, secrets: Iterable[str] = (), keep: Iterable[str] = ()
+) -> int:
     """Print ``exc`` to stderr (a traceback first with ``debug`` or for a bug) and return the
-    exit code."""
+    exit code. Credentials (``secrets``, and any URL password or signature) show as ``***``."""
+    secrets, keep = tuple(secrets), tuple(keep)
     code = exit_code(exc)
     usage = isinstance(exc, click.ClickException | click.Abort)
     if (debug and not usage) or code == EXIT_BUG:
-        traceback.print_exception(exc, file=sys.stderr)
-    line = f"error: {one_line(exc)}"
+        text = "".join(traceback.format_exception(exc))
+        sys.stderr.write(redact(text, secrets, keep=keep))
+        sys.stderr.flush()
+    line = f"error: {redact(one_line(exc), secrets, keep=keep)}"
     if code == EXIT_BUG and not debug:
         line += " (this is a bug in modelshelf; please report it with the traceback above)"
     click.echo(line, err=True)

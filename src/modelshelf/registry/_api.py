@@ -48,6 +48,7 @@ from modelshelf.registry._names import (
 from modelshelf.registry._repair import RepairPlan, plan_repair
 from modelshelf.registry._replica import Replica, replica_for
 from modelshelf.registry._state import ModelRec, RegistryState, VersionRec
+from modelshelf.storage import redact, redact_url
 
 __all__ = ["RegistryClient", "parse_models_uri"]
 
@@ -424,7 +425,7 @@ class RegistryClient:
         scheme = url.split("://", 1)[0].lower()
         if scheme in ("runs", "models"):
             raise InvalidURIError(
-                f"cannot resolve {url!r} here: {scheme}:/ sources need modelshelf.Client"
+                f"cannot resolve {redact_url(url)!r} here: {scheme}:/ sources need modelshelf.Client"
             )
         import fsspec
 
@@ -433,11 +434,15 @@ class RegistryClient:
         try:
             fs, path = fsspec.core.url_to_fs(url, **options)
         except (ImportError, ValueError) as exc:
-            raise InvalidURIError(f"cannot open model source {url!r}: {exc}") from exc
+            raise InvalidURIError(
+                f"cannot open model source {redact_url(url)!r}: {redact(str(exc))}"
+            ) from None
         if not fs.isdir(path):
             if fs.exists(path):
-                raise InvalidInputError(f"model source {url!r} is a file; register a folder")
-            raise NotFoundError(f"model source {url!r} does not exist")
+                raise InvalidInputError(
+                    f"model source {redact_url(url)!r} is a file; register a folder"
+                )
+            raise NotFoundError(f"model source {redact_url(url)!r} does not exist")
         tmp = tempfile.mkdtemp(prefix="modelshelf-source-")
         try:
             fs.get(path.rstrip("/") + "/", tmp + "/", recursive=True)
@@ -501,9 +506,9 @@ class RegistryClient:
                 "name": name,
                 "version": model.next_version,
                 "digest": str(digest),
-                "source": str(source),
+                "source": redact_url(str(source)),
                 "run_id": run_id,
-                "run_link": run_link,
+                "run_link": redact_url(run_link) if run_link else run_link,
                 "description": description,
                 "tags": tag_map,
                 "user_id": _user(),

@@ -78,8 +78,8 @@ class Policy:
         """Load and verify a signed policy file.
 
         Raises:
-            ConfigurationError: unreadable or malformed. SignatureError: not signed by a
-            trusted key.
+            ConfigurationError: unreadable or malformed.
+            SignatureError: not signed by a trusted key.
         """
         try:
             data = Path(path).read_bytes()

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import enum
 import errno
+from collections.abc import Iterable
 from typing import Any
 
 from modelshelf.errors import (
     AlreadyExistsError,
+    BackendRequestError,
+    BackendUnavailableError,
     ModelshelfError,
     ObjectNotFoundError,
     StorageError,
     StoragePermissionError,
 )
+from modelshelf.storage._redact import redact, redact_url
 
-__all__ = ["WriteOutcome", "classify_create_error", "http_status", "translate"]
+__all__ = ["WriteOutcome", "classify_create_error", "http_status", "leaks", "translate"]
 
 
 class WriteOutcome(enum.Enum):
@@ -36,6 +40,46 @@ _NOT_FOUND_CLASSES = {"ResourceNotFoundError", "NotFound", "NoSuchKey"}
 
 
 _DENIED_CODES = {"AccessDenied", "AuthorizationFailure", "AuthenticationFailed", "Forbidden"}
+# Answers that say "not now" (a 409 ConditionalRequestConflict is a race, not an outage).
+_TRANSIENT_CODES = {
+    "SlowDown",
+    "ServiceUnavailable",
+    "RequestTimeout",
+    "InternalError",
+    "Throttling",
+    "ThrottlingException",
+    "TooManyRequests",
+    "RequestLimitExceeded",
+    "ServerBusy",
+    "OperationTimedOut",
+}
+# Requests the vendor's client refused before sending them: a bad bucket/container name or an
+# invalid parameter. Retrying cannot help; the URL or the options must change.
+_CLIENT_VALIDATION_CLASSES = {
+    "ParamValidationError",
+    "InvalidRegionError",
+    "InvalidS3AddressingStyleError",
+    "InvalidEndpointConfigurationError",
+    "InvalidBucketNameError",
+}
+_TRANSIENT_CLASSES = {
+    "ReadTimeoutError",
+    "ConnectTimeoutError",
+    "ServerTimeoutError",
+    "ClientOSError",
+    "ServerDisconnectedError",
+    "EndpointConnectionError",
+    "ConnectionClosedError",
+    "ClientPayloadError",
+    "ResponseStreamingError",
+    "IncompleteReadError",
+    "ServiceRequestError",
+    "ServiceResponseError",
+    "IncompleteRead",
+    "ProtocolError",
+    "TimeoutError",
+}
+
 _MISSING_CONTAINER_CODES = {"NoSuchBucket", "ContainerNotFound"}
 # Phrases the vendors use for a missing bucket; matched on messages, never on keys or paths
 # (a key like "bucket-notes.txt" must not turn a missing object into a missing bucket).
@@ -99,25 +143,69 @@ def classify_create_error(exc: BaseException) -> WriteOutcome:
     # SeaweedFS answers a failed If-None-Match with a bare 412 that s3fs reports as EINVAL.
     if isinstance(exc, OSError) and exc.errno == errno.EINVAL:
         return WriteOutcome.AMBIGUOUS
-    if isinstance(exc, (TimeoutError, ConnectionError)) or names & {
-        "ReadTimeoutError",
-        "ConnectTimeoutError",
-        "ServerTimeoutError",
-        "ClientOSError",
-        "ServerDisconnectedError",
-        "EndpointConnectionError",
-    }:
+    if isinstance(exc, (TimeoutError, ConnectionError)) or names & _TRANSIENT_CLASSES:
         return WriteOutcome.AMBIGUOUS
     return WriteOutcome.FAILED
 
 
-def translate(exc: BaseException, *, key: str, url: str, op: str) -> ModelshelfError:
-    """Map a vendor exception to a typed modelshelf error (the caller chains ``from exc``)."""
+def is_transient(exc: BaseException) -> bool:
+    """Whether ``exc`` is a failure worth retrying: 5xx, throttling, timeout, dropped connection."""
+    if any(isinstance(item, BackendUnavailableError) for item in _chain(exc)):
+        return True
+    status, code = http_status(exc)
+    if status in (408, 429, 500, 502, 503, 504) or code in _TRANSIENT_CODES:
+        return True
+    names = {type(item).__name__ for item in _chain(exc)}
+    if names & _TRANSIENT_CLASSES:
+        return True
+    return any(isinstance(item, (TimeoutError, ConnectionError)) for item in _chain(exc))
+
+
+def leaks(exc: BaseException, secrets: Iterable[str] = ()) -> bool:
+    """Whether the text of ``exc`` or of anything chained to it shows a credential."""
+    secrets = tuple(secrets)
+    for item in _chain(exc):
+        try:
+            text = f"{item} {item.args!r}"
+        except Exception:  # noqa: BLE001 - a vendor __str__ that fails shows nothing
+            continue
+        if redact(text, secrets) != text:
+            return True
+    return False
+
+
+def translate(
+    exc: BaseException, *, key: str, url: str, op: str, secrets: Iterable[str] = ()
+) -> ModelshelfError:
+    """Map a vendor exception to a typed modelshelf error, chained to ``exc``.
+
+    The error is returned with ``__cause__`` set to ``exc`` (raise it without ``from``),
+    unless the vendor's text shows a credential: then the chain is cut and only the
+    redacted vendor message is kept in the error's own message.
+    """
     if isinstance(exc, ModelshelfError):
         return exc
+    secrets = tuple(secrets)
+    error = _translate(exc, key=key, url=redact_url(url), op=op, secrets=secrets)
+    error.__cause__ = None if leaks(exc, secrets) else exc
+    error.__suppress_context__ = True
+    return error
+
+
+def _translate(
+    exc: BaseException, *, key: str, url: str, op: str, secrets: tuple[str, ...]
+) -> ModelshelfError:
     status, code = http_status(exc)
     names = {type(item).__name__ for item in _chain(exc)}
-    where = f"{key!r} in {url}"
+    where = f"{redact(repr(key), secrets)} in {url}"
+    if names & _CLIENT_VALIDATION_CLASSES:
+        vendor = next(i for i in _chain(exc) if type(i).__name__ in _CLIENT_VALIDATION_CLASSES)
+        detail = redact(" ".join(str(vendor).split()), secrets)
+        return BackendRequestError(
+            f"the storage client refused to {op} {where} before sending it: "
+            f"{type(vendor).__name__}: {detail}; check the bucket or container name in the "
+            "shelf URL and the storage_options"
+        )
     if op != "write" and isinstance(exc, (FileExistsError, NotADirectoryError)):
         # Reading below an object: MemoryFileSystem says FileExistsError, the OS ENOTDIR.
         return ObjectNotFoundError(f"no object at {where} (a parent is an object)")
@@ -139,5 +227,10 @@ def translate(exc: BaseException, *, key: str, url: str, op: str) -> ModelshelfE
             f"permission denied to {op} {where}: check the credentials in storage_options "
             "or the environment"
         )
-    detail = f"{type(exc).__name__}: {exc}"
+    detail = redact(f"{type(exc).__name__}: {exc}", secrets)
+    if is_transient(exc):
+        return BackendUnavailableError(
+            f"storage failed to {op} {where} after retries (the backend was unavailable, "
+            f"throttled or timed out: {detail}); try again"
+        )
     return StorageError(f"storage failed to {op} {where}: {detail}")
