@@ -52,7 +52,7 @@ class MlflowPythonModel(PythonModel):
         raise NotImplementedError()
 
     @property
-    def predict_type_hints(self) -> _type_hints.TypeHints:  # type: ignore[override]
+    def predict_type_hints(self) -> _type_hints.TypeHints:
         cached = self.__dict__.get("_predict_type_hints")
         if cached is not None:
             return typing.cast(_type_hints.TypeHints, cached)
@@ -77,7 +77,7 @@ class MlflowFunctionPythonModel(MlflowPythonModel):
         return self.func(model_input)
 
     @property
-    def predict_type_hints(self) -> _type_hints.TypeHints:  # type: ignore[override]
+    def predict_type_hints(self) -> _type_hints.TypeHints:
         cached = self.__dict__.get("_predict_type_hints")
         if cached is None:
             cached = self._predict_type_hints = _type_hints.extract_type_hints(self.func, 0)
@@ -176,10 +176,13 @@ def dumps(obj: Any) -> bytes:
 
     renames = _renames_for(obj)
 
-    class _Pickler(cloudpickle.Pickler):
+    class _Pickler(cloudpickle.Pickler):  # type: ignore[misc]  # cloudpickle is untyped
         def reducer_override(self, value: Any) -> Any:
             if isinstance(value, (type, types.FunctionType)):
-                spec = renames.get(value)
+                try:
+                    spec = renames.get(value)
+                except TypeError:  # a metaclass may make its classes unhashable
+                    spec = None
                 if spec is not None:
                     return pkgutil.resolve_name, (spec,)
             return super().reducer_override(value)

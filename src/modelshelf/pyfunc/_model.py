@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from modelshelf.errors import MalformedMetadataError, ModelLoadWarning, ParamsIgnoredWarning
-from modelshelf.pyfunc._type_hints import TypeHints, TypeHintError, is_list_dict_str, is_list_str
+from modelshelf.pyfunc._type_hints import TypeHintError, TypeHints, is_list_dict_str, is_list_str
 
 __all__ = ["PythonModel", "PythonModelContext"]
 

@@ -166,9 +166,7 @@ def _check(data: Any, hint: Any) -> tuple[Any, str | None]:
 
 def _validate_list(element: Any, data: Any) -> list[Any]:
     if not isinstance(data, list):
-        raise TypeHintError.invalid_parameter_value(
-            f"Expected list, but got {type(data).__name__}"
-        )
+        raise TypeHintError.invalid_parameter_value(f"Expected list, but got {type(data).__name__}")
     invalid: list[tuple[str, str]] = []
     out: list[Any] = []
     for elem in data:
@@ -188,9 +186,7 @@ def _validate_list(element: Any, data: Any) -> list[Any]:
 
 def _validate_dict(element: Any, data: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
-        raise TypeHintError.invalid_parameter_value(
-            f"Expected dict, but got {type(data).__name__}"
-        )
+        raise TypeHintError.invalid_parameter_value(f"Expected dict, but got {type(data).__name__}")
     invalid: dict[str, str] = {}
     out: dict[str, Any] = {}
     for key, value in data.items():

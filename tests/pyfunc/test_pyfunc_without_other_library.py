@@ -1,0 +1,331 @@
+"""Custom models move between environments that have only one of the two libraries.
+
+MLflow writes, modelshelf loads in a process where ``import mlflow`` fails; modelshelf writes,
+MLflow loads in a process where ``import modelshelf`` fails. Expected outputs come from the
+writing library in this process; the loading side runs in a subprocess whose meta-path
+blocker makes the other library unimportable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.metadata
+import os
+import pickle
+import subprocess
+import sys
+import types
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from modelshelf.models import infer_signature
+from modelshelf.pyfunc import load_model_from_dir, save_model
+from tests.pyfunc._models import train_linear
+
+mlflow = pytest.importorskip("mlflow")
+pytestmark = pytest.mark.interop
+
+DF = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [3.0, 4.0, 0.5]})
+REQS = [f"cloudpickle=={importlib.metadata.version('cloudpickle')}"]
+
+# Loads each model with one library while the other is blocked, predicts every case and
+# pickles the outcomes: ("ok", output), ("rejected", message) for the library's typed input
+# error, ("error", repr) for anything else.
+_CHILD = r"""
+import importlib.abc, pickle, sys, warnings
+
+blocked, loader, cases_file, out_file = sys.argv[1:5]
+
+class Blocker(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == blocked or name.startswith(blocked + "."):
+            raise ImportError(f"No module named {name!r} (blocked by the test)")
+        return None
+
+sys.meta_path.insert(0, Blocker())
+warnings.simplefilter("ignore")
+if loader == "modelshelf":
+    from modelshelf.errors import SchemaEnforcementError as InputError
+    from modelshelf.pyfunc import PythonModel, load_model_from_dir as load
+else:
+    from mlflow.exceptions import MlflowException as InputError
+    from mlflow.pyfunc import PythonModel, load_model as load
+
+with open(cases_file, "rb") as f:
+    cases = pickle.load(f)
+outcomes, classes, models = [], {}, {}
+for path, config, data, params in cases:
+    key = (path, repr(config))
+    if key not in models:
+        try:
+            models[key] = load(path, model_config=config) if config else load(path)
+            inner = models[key].unwrap_python_model()
+            classes[path] = (type(inner).__name__, isinstance(inner, PythonModel))
+        except Exception as exc:
+            models[key] = exc
+    model = models[key]
+    if isinstance(model, Exception):
+        outcomes.append(("load failed", repr(model)))
+        continue
+    try:
+        outcomes.append(("ok", model.predict(data, params=params)))
+    except InputError as exc:
+        outcomes.append(("rejected", str(exc)))
+    except Exception as exc:
+        outcomes.append(("error", repr(exc)))
+with open(out_file, "wb") as f:
+    pickle.dump({"outcomes": outcomes, "classes": classes, "blocked": blocked in sys.modules}, f)
+"""
+
+
+def _run_child(tmp_path: Path, blocked: str, loader: str, cases: list[Any]) -> dict[str, Any]:
+    cases_file, out_file = tmp_path / "cases.pkl", tmp_path / "out.pkl"
+    cases_file.write_bytes(pickle.dumps(cases))
+    proc = subprocess.run(
+        [sys.executable, "-c", _CHILD, blocked, loader, str(cases_file), str(out_file)],
+        cwd=tmp_path,  # nothing of this repository's tests importable by accident
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result: dict[str, Any] = pickle.loads(out_file.read_bytes())
+    assert result["blocked"] is False, f"{blocked} was imported"
+    return result
+
+
+def _outcome(fn: Any, input_error: type[BaseException]) -> tuple[str, Any]:
+    try:
+        return ("ok", fn())
+    except input_error as exc:
+        return ("rejected", str(exc))
+
+
+def _assert_same(expected: tuple[str, Any], got: tuple[str, Any], case: Any) -> None:
+    assert got[0] == expected[0], f"{case}: expected {expected}, got {got}"
+    if expected[0] != "ok":
+        return
+    want, have = expected[1], got[1]
+    assert type(have) is type(want), case
+    if isinstance(want, pd.DataFrame):
+        pd.testing.assert_frame_equal(have, want)
+    elif isinstance(want, np.ndarray):
+        np.testing.assert_array_equal(have, want)
+    else:
+        assert have == want, case
+
+
+@contextlib.contextmanager
+def _by_value(module: types.ModuleType) -> Iterator[None]:
+    import cloudpickle
+
+    cloudpickle.register_pickle_by_value(module)
+    try:
+        yield
+    finally:
+        cloudpickle.unregister_pickle_by_value(module)
+
+
+def _quiet_mlflow_save(path: Path, **kw: Any) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # MLflow's hints about type hints and pickles
+        mlflow.pyfunc.save_model(str(path), pip_requirements=REQS, **kw)
+
+
+# -- MLflow writes, modelshelf loads without mlflow --------------------------------------------
+
+
+def test_mlflow_custom_models_load_without_mlflow(tmp_path: Path) -> None:
+    from tests.pyfunc import _by_value_mlflow as mods
+
+    offset = tmp_path / "offset.txt"
+    offset.write_text("1.5")
+    root = tmp_path / "models"
+    with _by_value(mods):
+        _quiet_mlflow_save(
+            root / "artifacts",
+            python_model=mods.ArtifactsConfigParams(train_linear()),
+            artifacts={"offset": str(offset)},
+            model_config={"scale": 2.0},
+            input_example=(DF, {"bump": 1.0}),
+        )
+        _quiet_mlflow_save(
+            root / "upper", python_model=mods.Upper(), input_example=(["a", "b"], {"suffix": "!"})
+        )
+        _quiet_mlflow_save(
+            root / "sum_rows", python_model=mods.SumRows(), input_example=[{"x": 1.0}]
+        )
+        _quiet_mlflow_save(
+            root / "repeat", python_model=mods.Repeat(), input_example=[{"name": "a", "n": 2}]
+        )
+        _quiet_mlflow_save(root / "double", python_model=mods.double, input_example=[1, 2])
+    for name in ("artifacts", "upper", "sum_rows", "repeat", "double"):
+        assert b"mlflow.pyfunc.model" in (root / name / "python_model.pkl").read_bytes()
+
+    art = str(root / "artifacts")
+    cases: list[tuple[str, Any, Any, Any]] = [
+        (art, None, DF, None),
+        (art, None, DF, {"bump": 4}),  # int param widened to double
+        (art, None, DF.astype("float32"), {"bump": 2.5}),
+        (art, {"scale": 3.0}, DF, None),
+        (art, None, DF[["a"]], None),  # missing column
+        (art, None, DF.assign(a=[1, 2, 3]), None),  # int64 -> double rejected
+        (art, None, DF.assign(a=["1", "2", "3"]), None),
+        (art, None, DF, {"bump": "x"}),
+    ]
+    upper = str(root / "upper")
+    cases += [
+        (upper, None, ["a", "bc"], None),
+        (upper, None, ["a"], {"suffix": "?"}),
+        (upper, None, [1, 2], None),
+        (upper, None, "abc", None),
+        (upper, None, pd.DataFrame({"n": [1, 2], "s": ["x", "y"]}), None),  # first str column
+        (upper, None, pd.DataFrame({"n": [1, 2]}), None),
+    ]
+    sum_rows = str(root / "sum_rows")
+    cases += [
+        (sum_rows, None, [{"x": 1.0, "y": 2.5}, {"z": 0.5}], None),
+        (sum_rows, None, [{"x": 1}], None),  # int is not float
+        (sum_rows, None, [{"x": "a"}], None),
+        (sum_rows, None, [{1: 2.0}], None),
+        (sum_rows, None, {"x": 1.0}, None),
+        (sum_rows, None, pd.DataFrame({"x": [1.0, 2.0], "y": [3.0, 4.0]}), None),
+    ]
+    repeat = str(root / "repeat")
+    cases += [
+        (repeat, None, [{"name": "ab", "n": 2}, {"name": "c"}], None),
+        (repeat, None, [{"name": 1}], None),
+        (repeat, None, [{"n": 2}], None),
+        (repeat, None, ["ab"], None),
+    ]
+    dbl = str(root / "double")
+    cases += [
+        (dbl, None, [1, 2, 3], None),
+        (dbl, None, [1.5], None),
+        (dbl, None, ["a"], None),
+        (dbl, None, pd.DataFrame({"x": [4, 5]}), None),
+    ]
+    expected = []
+    for path, config, data, params in cases:
+        model = mlflow.pyfunc.load_model(path, model_config=config)
+        expected.append(
+            _outcome(
+                lambda m=model, d=data, p=params: m.predict(d, params=p),
+                mlflow.exceptions.MlflowException,
+            )
+        )
+    assert [e[0] for e in expected].count("rejected") == 17  # both kinds of decision occur
+
+    got = _run_child(tmp_path, "mlflow", "modelshelf", cases)
+    for case, want, have in zip(cases, expected, got["outcomes"], strict=True):
+        _assert_same(want, have, case)
+    # the user's classes now derive from modelshelf's PythonModel
+    assert got["classes"] == {
+        art: ("ArtifactsConfigParams", True),
+        upper: ("Upper", True),
+        sum_rows: ("SumRows", True),
+        repeat: ("Repeat", True),
+        dbl: ("MlflowFunctionPythonModel", True),
+    }
+
+
+def test_an_mlflow_name_modelshelf_does_not_map_asks_for_mlflow() -> None:
+    """A pickle needing an MLflow object beyond the mapped base classes fails clearly."""
+    from modelshelf.errors import MissingDependencyError
+    from modelshelf.pyfunc._mlflow_names import loads
+
+    with pytest.raises(MissingDependencyError, match="install mlflow"):
+        loads(b"cmlflow.no_such_module\nThing\n.")
+
+
+# -- modelshelf writes, MLflow loads without modelshelf ----------------------------------------
+
+
+def test_modelshelf_custom_models_load_in_mlflow_without_modelshelf(tmp_path: Path) -> None:
+    from tests.pyfunc import _by_value_shelf as mods
+
+    offset = tmp_path / "offset.txt"
+    offset.write_text("1.5")
+    root = tmp_path / "models"
+    with _by_value(mods):
+        save_model(
+            root / "artifacts",
+            python_model=mods.ArtifactsConfigParams(train_linear()),
+            artifacts={"offset": str(offset)},
+            model_config={"scale": 2.0},
+            input_example=(DF, {"bump": 1.0}),
+        )
+        save_model(root / "row_sums", python_model=mods.RowSums(), input_example=np.eye(2))
+        save_model(root / "triple", python_model=mods.triple)
+    for name in ("artifacts", "row_sums", "triple"):
+        assert b"modelshelf" not in (root / name / "python_model.pkl").read_bytes()
+        reqs = (root / name / "requirements.txt").read_text().split("\n")
+        assert not any(line.startswith("modelshelf") for line in reqs), reqs
+    art_reqs = (root / "artifacts" / "requirements.txt").read_text().split("\n")
+    assert any(line.startswith("scikit-learn==") for line in art_reqs)
+
+    art, rows, tri = (str(root / n) for n in ("artifacts", "row_sums", "triple"))
+    cases: list[tuple[str, Any, Any, Any]] = [
+        (art, None, DF, None),
+        (art, None, DF, {"bump": 4}),
+        (art, {"scale": 3.0}, DF, None),
+        (art, None, DF.assign(a=[1, 2, 3]), None),
+        (art, None, DF, {"bump": "x"}),
+        (rows, None, np.array([[1.0, 2.0], [3.0, 5.0]]), None),
+        (rows, None, np.array([[1.0, 2.0, 3.0]]), None),  # shape (-1, 2) rejected
+        (tri, None, np.array([1.0, 2.0]), None),
+        (tri, None, [4.0], None),
+    ]
+    from modelshelf.errors import SchemaEnforcementError
+
+    expected = [
+        _outcome(
+            lambda p=path, c=config, d=data, q=params: load_model_from_dir(p, c).predict(
+                d, params=q
+            ),
+            SchemaEnforcementError,
+        )
+        for path, config, data, params in cases
+    ]
+    assert [e[0] for e in expected].count("rejected") == 3
+
+    got = _run_child(tmp_path, "modelshelf", "mlflow", cases)
+    for case, want, have in zip(cases, expected, got["outcomes"], strict=True):
+        _assert_same(want, have, case)
+    assert got["classes"] == {
+        art: ("ArtifactsConfigParams", True),
+        rows: ("RowSums", True),
+        tri: ("_FunctionPythonModel", True),
+    }
+
+
+def test_modelshelf_objects_beyond_the_base_classes_keep_modelshelf(tmp_path: Path) -> None:
+    """Only the base classes are renamed: a model holding a modelshelf object, a function that
+    takes params (MLflow would drop them) or a class importable only with modelshelf still
+    names modelshelf, and requirements.txt lists it."""
+    from tests.pyfunc import _by_value_shelf as mods
+    from tests.pyfunc._models import NoContextModel
+
+    sig = infer_signature(DF, np.zeros(3))
+    with _by_value(mods):
+        save_model(tmp_path / "holds", python_model=mods.HoldsSignature(sig))
+        save_model(tmp_path / "params", python_model=mods.with_params)
+        save_model(tmp_path / "by_ref", python_model=NoContextModel())
+        save_model(tmp_path / "plain", python_model=mods.RowSums())
+    for name in ("holds", "params", "by_ref"):
+        reqs = (tmp_path / name / "requirements.txt").read_text().split("\n")
+        assert any(line.startswith("modelshelf==") for line in reqs), (name, reqs)
+    plain = (tmp_path / "plain" / "requirements.txt").read_text().split("\n")
+    assert not any(line.startswith("modelshelf") for line in plain)
+    # and each still loads and predicts in modelshelf
+    assert load_model_from_dir(tmp_path / "holds").predict(DF) == 2
+    np.testing.assert_array_equal(
+        load_model_from_dir(tmp_path / "params").predict(np.ones(2)), np.ones(2)
+    )
