@@ -24,7 +24,7 @@ import types
 import typing
 from typing import Any
 
-from modelshelf.errors import MissingDependencyError
+from modelshelf.errors import MissingDependencyError, TypeHintError
 from modelshelf.pyfunc import _type_hints
 from modelshelf.pyfunc._model import (
     PythonModel,
@@ -100,7 +100,7 @@ MLFLOW_NAMES: dict[tuple[str, str], Any] = {
     ("mlflow.pyfunc.utils.data_validation", "_validate_model_input"): (
         _type_hints.validate_model_input
     ),
-    ("mlflow.exceptions", "MlflowException"): _type_hints.TypeHintError,
+    ("mlflow.exceptions", "MlflowException"): TypeHintError,
 }
 
 # What dumps() writes for modelshelf's objects; the reverse of MLFLOW_NAMES (plus the public
@@ -113,7 +113,7 @@ _WRITE_AS: dict[Any, str] = {
     _type_hints.TypeHints: "mlflow.models.signature:_TypeHints",
     _type_hints.FuncInfo: "mlflow.pyfunc.utils.data_validation:FuncInfo",
     _type_hints.validate_model_input: "mlflow.pyfunc.utils.data_validation:_validate_model_input",
-    _type_hints.TypeHintError: "mlflow.exceptions:MlflowException",
+    TypeHintError: "mlflow.exceptions:MlflowException",
 }
 
 

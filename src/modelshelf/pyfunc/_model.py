@@ -21,8 +21,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from modelshelf.errors import MalformedMetadataError, ModelLoadWarning, ParamsIgnoredWarning
-from modelshelf.pyfunc._type_hints import TypeHintError, TypeHints, is_list_dict_str, is_list_str
+from modelshelf.errors import (
+    MalformedMetadataError,
+    ModelLoadWarning,
+    ParamsIgnoredWarning,
+    TypeHintError,
+)
+from modelshelf.pyfunc._type_hints import TypeHints, is_list_dict_str, is_list_str
 
 __all__ = ["PythonModel", "PythonModelContext"]
 

@@ -18,30 +18,13 @@ from datetime import datetime
 from types import UnionType
 from typing import Any, NamedTuple
 
-from modelshelf.errors import SchemaEnforcementError
+from modelshelf.errors import TypeHintError
 
-__all__ = ["FuncInfo", "TypeHintError", "TypeHints", "extract_type_hints", "validate_model_input"]
+__all__ = ["FuncInfo", "TypeHints", "extract_type_hints", "validate_model_input"]
 
 _PRIMITIVES = (int, str, bool, float, bytes, datetime)
 _UNIONS = (typing.Union, UnionType)
 _NONE = type(None)
-
-
-class TypeHintError(SchemaEnforcementError):
-    """The input does not match ``predict``'s type hint.
-
-    ``mlflow.exceptions.TypeHintError`` in an MLflow-written pickle resolves to this class (the
-    pickled wrapper raises it), so it keeps MLflow's ``message`` / ``error_code`` attributes.
-    """
-
-    def __init__(self, message: Any, error_code: str = "INTERNAL_ERROR", **_: Any) -> None:
-        super().__init__(str(message))
-        self.message = str(message)
-        self.error_code = error_code
-
-    @classmethod
-    def invalid_parameter_value(cls, message: Any, **kwargs: Any) -> TypeHintError:
-        return cls(message, error_code="INVALID_PARAMETER_VALUE", **kwargs)
 
 
 class FuncInfo(NamedTuple):
