@@ -65,10 +65,13 @@ for path, config, data, params in cases:
     if key not in models:
         try:
             models[key] = load(path, model_config=config) if config else load(path)
-            inner = models[key].unwrap_python_model()
-            classes[path] = (type(inner).__name__, isinstance(inner, PythonModel))
         except Exception as exc:
             models[key] = exc
+        try:
+            inner = models[key].unwrap_python_model()
+            classes[path] = (type(inner).__name__, isinstance(inner, PythonModel))
+        except Exception:
+            pass  # not a custom model
     model = models[key]
     if isinstance(model, Exception):
         outcomes.append(("load failed", repr(model)))
@@ -133,6 +136,34 @@ def _by_value(module: types.ModuleType) -> Iterator[None]:
         cloudpickle.unregister_pickle_by_value(module)
 
 
+LOADER_SRC = Path(__file__).parent / "loader_src" / "shelf_test_loader.py"
+X = DF.to_numpy()
+
+
+def _framework_and_loader_cases(root: Path, writer: Any) -> list[tuple[str, Any, Any, Any]]:
+    """Save an sklearn, an xgboost and a loader_module model with ``writer`` (mlflow or
+    modelshelf); returns their prediction cases."""
+    from xgboost import XGBRegressor
+
+    k_file = root.parent / "k.json"
+    k_file.write_text('{"k": 3}')
+    writer.sklearn.save_model(train_linear(), str(root / "sklearn"), pip_requirements=REQS)
+    xgb = XGBRegressor(n_estimators=3, max_depth=2).fit(X, [1.0, 2.0, 3.0])
+    writer.xgboost.save_model(xgb, str(root / "xgboost"), pip_requirements=REQS)
+    writer.pyfunc.save_model(
+        str(root / "loader"),
+        loader_module="shelf_test_loader",
+        code_paths=[str(LOADER_SRC)],
+        data_path=str(k_file),
+        pip_requirements=REQS,
+    )
+    return [
+        (str(root / "sklearn"), None, X, None),
+        (str(root / "xgboost"), None, X, None),
+        (str(root / "loader"), None, np.array([1.0, 2.0]), None),
+    ]
+
+
 def _quiet_mlflow_save(path: Path, **kw: Any) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # MLflow's hints about type hints and pickles
@@ -170,7 +201,8 @@ def test_mlflow_custom_models_load_without_mlflow(tmp_path: Path) -> None:
         assert b"mlflow.pyfunc.model" in (root / name / "python_model.pkl").read_bytes()
 
     art = str(root / "artifacts")
-    cases: list[tuple[str, Any, Any, Any]] = [
+    cases = _framework_and_loader_cases(root, mlflow)
+    cases += [
         (art, None, DF, None),
         (art, None, DF, {"bump": 4}),  # int param widened to double
         (art, None, DF.astype("float32"), {"bump": 2.5}),
@@ -272,7 +304,15 @@ def test_modelshelf_custom_models_load_in_mlflow_without_modelshelf(tmp_path: Pa
     assert any(line.startswith("scikit-learn==") for line in art_reqs)
 
     art, rows, tri = (str(root / n) for n in ("artifacts", "row_sums", "triple"))
-    cases: list[tuple[str, Any, Any, Any]] = [
+    import modelshelf
+
+    cases = _framework_and_loader_cases(root, modelshelf)
+    for name in ("sklearn", "xgboost", "loader"):
+        reqs = (root / name / "requirements.txt").read_text()
+        assert (
+            "modelshelf" not in reqs and "modelshelf" not in (root / name / "MLmodel").read_text()
+        )
+    cases += [
         (art, None, DF, None),
         (art, None, DF, {"bump": 4}),
         (art, {"scale": 3.0}, DF, None),
