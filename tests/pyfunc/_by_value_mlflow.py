@@ -10,6 +10,7 @@ from typing import Any
 import mlflow.pyfunc
 import numpy as np
 import pydantic
+from mlflow.types.type_hints import TypeFromExample
 
 
 class ArtifactsConfigParams(mlflow.pyfunc.PythonModel):
@@ -48,6 +49,13 @@ class Item(pydantic.BaseModel):
 class Repeat(mlflow.pyfunc.PythonModel):
     def predict(self, model_input: list[Item]) -> list[str]:
         return [item.name * item.n for item in model_input]
+
+
+class Echo(mlflow.pyfunc.PythonModel):
+    """Gets its input back in the input example's shape (MLflow's ``TypeFromExample``)."""
+
+    def predict(self, model_input: TypeFromExample) -> Any:
+        return {"type": type(model_input).__name__, "value": model_input}
 
 
 def double(model_input: list[int]) -> list[int]:

@@ -58,7 +58,7 @@ else:
     from mlflow.pyfunc import PythonModel, load_model as load
 
 with open(cases_file, "rb") as f:
-    cases = pickle.load(f)
+    cases, resave = pickle.load(f)
 outcomes, classes, models = [], {}, {}
 for path, config, data, params in cases:
     key = (path, repr(config))
@@ -82,14 +82,23 @@ for path, config, data, params in cases:
         outcomes.append(("rejected", str(exc)))
     except Exception as exc:
         outcomes.append(("error", repr(exc)))
+for src, dst in resave:  # load with modelshelf, save again with modelshelf
+    from modelshelf.pyfunc import save_model
+    save_model(dst, python_model=load(src).unwrap_python_model())
 with open(out_file, "wb") as f:
     pickle.dump({"outcomes": outcomes, "classes": classes, "blocked": blocked in sys.modules}, f)
 """
 
 
-def _run_child(tmp_path: Path, blocked: str, loader: str, cases: list[Any]) -> dict[str, Any]:
+def _run_child(
+    tmp_path: Path,
+    blocked: str,
+    loader: str,
+    cases: list[Any],
+    resave: list[tuple[str, str]] | None = None,
+) -> dict[str, Any]:
     cases_file, out_file = tmp_path / "cases.pkl", tmp_path / "out.pkl"
-    cases_file.write_bytes(pickle.dumps(cases))
+    cases_file.write_bytes(pickle.dumps((cases, resave or [])))
     proc = subprocess.run(
         [sys.executable, "-c", _CHILD, blocked, loader, str(cases_file), str(out_file)],
         cwd=tmp_path,  # nothing of this repository's tests importable by accident
@@ -197,7 +206,8 @@ def test_mlflow_custom_models_load_without_mlflow(tmp_path: Path) -> None:
             root / "repeat", python_model=mods.Repeat(), input_example=[{"name": "a", "n": 2}]
         )
         _quiet_mlflow_save(root / "double", python_model=mods.double, input_example=[1, 2])
-    for name in ("artifacts", "upper", "sum_rows", "repeat", "double"):
+        _quiet_mlflow_save(root / "echo", python_model=mods.Echo(), input_example=["a", "b"])
+    for name in ("artifacts", "upper", "sum_rows", "repeat", "double", "echo"):
         assert b"mlflow.pyfunc.model" in (root / name / "python_model.pkl").read_bytes()
 
     art = str(root / "artifacts")
@@ -244,6 +254,12 @@ def test_mlflow_custom_models_load_without_mlflow(tmp_path: Path) -> None:
         (dbl, None, ["a"], None),
         (dbl, None, pd.DataFrame({"x": [4, 5]}), None),
     ]
+    echo = str(root / "echo")
+    cases += [
+        (echo, None, ["x", "y"], None),
+        (echo, None, pd.DataFrame({"c": ["x", "z"]}), None),
+        (echo, None, [1], None),
+    ]
     expected = []
     for path, config, data, params in cases:
         model = mlflow.pyfunc.load_model(path, model_config=config)
@@ -253,10 +269,41 @@ def test_mlflow_custom_models_load_without_mlflow(tmp_path: Path) -> None:
                 mlflow.exceptions.MlflowException,
             )
         )
-    assert [e[0] for e in expected].count("rejected") == 17  # both kinds of decision occur
+    assert [e[0] for e in expected].count("rejected") == 18  # both kinds of decision occur
 
-    got = _run_child(tmp_path, "mlflow", "modelshelf", cases)
+    again = tmp_path / "again"
+    resave = [(p, str(again / Path(p).name)) for p in (upper, repeat, dbl, echo)]
+    got = _run_child(tmp_path, "mlflow", "modelshelf", cases, resave)
     for case, want, have in zip(cases, expected, got["outcomes"], strict=True):
+        _assert_same(want, have, case)
+
+    # Saved again by modelshelf, the pickles name MLflow's objects (type-hint wrapper
+    # included) and nothing of modelshelf's: MLflow without modelshelf validates as before.
+    for _, dst in resave:
+        assert b"modelshelf" not in (Path(dst) / "python_model.pkl").read_bytes()
+        assert "modelshelf" not in (Path(dst) / "requirements.txt").read_text()
+    u, r, d, e = (dst for _, dst in resave)
+    cases_again: list[tuple[str, Any, Any, Any]] = [
+        (u, None, ["a", "b"], None),
+        (u, None, [1], None),
+        (u, None, pd.DataFrame({"n": [1, 2], "s": ["x", "y"]}), None),
+        (r, None, [{"name": "ab", "n": 2}], None),
+        (r, None, [{"name": 1}], None),
+        (d, None, [1, 2], None),
+        (d, None, ["x"], None),
+        (e, None, ["x"], None),
+    ]
+    # this process still has the original classes, so MLflow here behaves as MLflow always did
+    expected_again = [
+        _outcome(
+            lambda p=path, d=data: mlflow.pyfunc.load_model(p).predict(d),
+            mlflow.exceptions.MlflowException,
+        )
+        for path, _, data, _ in cases_again
+    ]
+    assert [x[0] for x in expected_again].count("rejected") == 3
+    got_again = _run_child(tmp_path, "modelshelf", "mlflow", cases_again)
+    for case, want, have in zip(cases_again, expected_again, got_again["outcomes"], strict=True):
         _assert_same(want, have, case)
     # the user's classes now derive from modelshelf's PythonModel
     assert got["classes"] == {
@@ -265,6 +312,7 @@ def test_mlflow_custom_models_load_without_mlflow(tmp_path: Path) -> None:
         sum_rows: ("SumRows", True),
         repeat: ("Repeat", True),
         dbl: ("MlflowFunctionPythonModel", True),
+        echo: ("Echo", True),
     }
 
 
@@ -275,6 +323,8 @@ def test_an_mlflow_name_modelshelf_does_not_map_asks_for_mlflow() -> None:
 
     with pytest.raises(MissingDependencyError, match="install mlflow"):
         loads(b"cmlflow.no_such_module\nThing\n.")
+    with pytest.raises(MissingDependencyError, match="install mlflow"):  # a module global
+        loads(b"ccloudpickle.cloudpickle\nsubimport\n(Vmlflow.no_such_module\ntR.")
 
 
 # -- modelshelf writes, MLflow loads without modelshelf ----------------------------------------

@@ -20,6 +20,7 @@ import inspect
 import io
 import pickle
 import pkgutil
+import sys
 import types
 import typing
 from typing import Any
@@ -101,6 +102,13 @@ MLFLOW_NAMES: dict[tuple[str, str], Any] = {
         _type_hints.validate_model_input
     ),
     ("mlflow.exceptions", "MlflowException"): TypeHintError,
+    ("mlflow.types.type_hints", "TypeFromExample"): _type_hints.TypeFromExample,
+}
+
+# cloudpickle pickles an importable TypeVar as getattr(subimport("<module>"), "<name>"): where
+# the module cannot be imported, these stand-ins answer for it.
+_STAND_IN_MODULES: dict[str, dict[str, Any]] = {
+    "mlflow.types.type_hints": {"TypeFromExample": _type_hints.TypeFromExample},
 }
 
 # What dumps() writes for modelshelf's objects; the reverse of MLFLOW_NAMES (plus the public
@@ -114,7 +122,24 @@ _WRITE_AS: dict[Any, str] = {
     _type_hints.FuncInfo: "mlflow.pyfunc.utils.data_validation:FuncInfo",
     _type_hints.validate_model_input: "mlflow.pyfunc.utils.data_validation:_validate_model_input",
     TypeHintError: "mlflow.exceptions:MlflowException",
+    _type_hints.TypeFromExample: "mlflow.types.type_hints:TypeFromExample",
 }
+
+
+def _subimport(name: str) -> Any:
+    """cloudpickle's ``subimport``, with stand-ins for MLflow modules that cannot be imported."""
+    try:
+        __import__(name)
+    except ImportError as exc:
+        attrs = _STAND_IN_MODULES.get(name)
+        if attrs is None:
+            if name.split(".", 1)[0] != "mlflow":
+                raise
+            raise _needs_mlflow(name, exc) from exc
+        module = types.ModuleType(name, "modelshelf's stand-in: only the names pickles refer to")
+        module.__dict__.update(attrs)
+        return module
+    return sys.modules[name]
 
 
 def _resolve_name(spec: str) -> Any:
@@ -122,6 +147,13 @@ def _resolve_name(spec: str) -> Any:
     module, _, name = spec.partition(":")
     found = MLFLOW_NAMES.get((module, name))
     return found if found is not None else pkgutil.resolve_name(spec)
+
+
+def _needs_mlflow(what: str, exc: ImportError) -> MissingDependencyError:
+    return MissingDependencyError(
+        f"the pickled model refers to {what}, which only MLflow provides ({exc}); install "
+        "mlflow (`pip install mlflow`) to load this model."
+    )
 
 
 class ShelfUnpickler(pickle.Unpickler):
@@ -133,15 +165,14 @@ class ShelfUnpickler(pickle.Unpickler):
             return found
         if (module, name) == ("pkgutil", "resolve_name"):
             return _resolve_name
+        if (module, name) == ("cloudpickle.cloudpickle", "subimport"):
+            return _subimport
         try:
             return super().find_class(module, name)
         except ImportError as exc:
             if module.split(".", 1)[0] != "mlflow":
                 raise
-            raise MissingDependencyError(
-                f"the pickled model refers to {module}.{name}, which only MLflow provides "
-                f"({exc}); install mlflow (`pip install mlflow`) to load this model."
-            ) from exc
+            raise _needs_mlflow(f"{module}.{name}", exc) from exc
 
 
 def loads(data: bytes) -> Any:
@@ -178,7 +209,7 @@ def dumps(obj: Any) -> bytes:
 
     class _Pickler(cloudpickle.Pickler):  # type: ignore[misc]  # cloudpickle is untyped
         def reducer_override(self, value: Any) -> Any:
-            if isinstance(value, (type, types.FunctionType)):
+            if isinstance(value, (type, types.FunctionType, typing.TypeVar)):
                 try:
                     spec = renames.get(value)
                 except TypeError:  # a metaclass may make its classes unhashable

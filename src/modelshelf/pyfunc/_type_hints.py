@@ -20,7 +20,17 @@ from typing import Any, NamedTuple
 
 from modelshelf.errors import TypeHintError
 
-__all__ = ["FuncInfo", "TypeHints", "extract_type_hints", "validate_model_input"]
+__all__ = [
+    "FuncInfo",
+    "TypeFromExample",
+    "TypeHints",
+    "convert_dataframe_to_example_format",
+    "extract_type_hints",
+    "validate_model_input",
+]
+
+#: MLflow's ``TypeFromExample`` hint: the input is converted back to the input example's shape.
+TypeFromExample = typing.TypeVar("TypeFromExample")
 
 _PRIMITIVES = (int, str, bool, float, bytes, datetime)
 _UNIONS = (typing.Union, UnionType)
@@ -282,3 +292,26 @@ def is_list_dict_str(hint: Any) -> bool:
         list[typing.Dict[str, str]],  # noqa: UP006
         typing.List[dict[str, str]],  # noqa: UP006
     )
+
+
+def convert_dataframe_to_example_format(data: Any, input_example: Any) -> Any:
+    """MLflow's conversion for ``TypeFromExample`` models: an enforced DataFrame goes back to
+    the shape of the saved input example (Series, scalar, dict, list of scalars or records)."""
+    import numpy as np
+    import pandas as pd
+
+    if not isinstance(data, pd.DataFrame) or isinstance(input_example, pd.DataFrame):
+        return data
+    if isinstance(input_example, pd.Series):
+        series = data.iloc[:, 0]
+        series.name = input_example.name
+        return series
+    if np.isscalar(input_example):
+        return data.iloc[0, 0]
+    if isinstance(input_example, dict):
+        return data.to_dict(orient="records")[0] if len(data) == 1 else data
+    if isinstance(input_example, list):
+        if len(data.columns) == 1 and all(np.isscalar(x) for x in input_example):
+            return data.iloc[:, 0].tolist()
+        return data.to_dict(orient="records")
+    return data
