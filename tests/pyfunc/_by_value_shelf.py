@@ -33,6 +33,13 @@ class RowSums(PythonModel):
         return np.asarray(model_input, dtype=float).sum(axis=1)
 
 
+class Shout(PythonModel):
+    """A ``list[str]`` hint: both libraries hand it a DataFrame's first string column."""
+
+    def predict(self, model_input: list[str]) -> list[str]:
+        return [s.upper() for s in model_input]
+
+
 class HoldsSignature(PythonModel):
     """Keeps a modelshelf object as an attribute: the pickle then needs modelshelf."""
 

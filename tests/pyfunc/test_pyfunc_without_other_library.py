@@ -346,14 +346,15 @@ def test_modelshelf_custom_models_load_in_mlflow_without_modelshelf(tmp_path: Pa
         )
         save_model(root / "row_sums", python_model=mods.RowSums(), input_example=np.eye(2))
         save_model(root / "triple", python_model=mods.triple)
-    for name in ("artifacts", "row_sums", "triple"):
+        save_model(root / "shout", python_model=mods.Shout())
+    for name in ("artifacts", "row_sums", "triple", "shout"):
         assert b"modelshelf" not in (root / name / "python_model.pkl").read_bytes()
         reqs = (root / name / "requirements.txt").read_text().split("\n")
         assert not any(line.startswith("modelshelf") for line in reqs), reqs
     art_reqs = (root / "artifacts" / "requirements.txt").read_text().split("\n")
     assert any(line.startswith("scikit-learn==") for line in art_reqs)
 
-    art, rows, tri = (str(root / n) for n in ("artifacts", "row_sums", "triple"))
+    art, rows, tri, shout = (str(root / n) for n in ("artifacts", "row_sums", "triple", "shout"))
     import modelshelf
 
     cases = _framework_and_loader_cases(root, modelshelf)
@@ -372,6 +373,9 @@ def test_modelshelf_custom_models_load_in_mlflow_without_modelshelf(tmp_path: Pa
         (rows, None, np.array([[1.0, 2.0, 3.0]]), None),  # shape (-1, 2) rejected
         (tri, None, np.array([1.0, 2.0]), None),
         (tri, None, [4.0], None),
+        (shout, None, ["a", "b"], None),
+        (shout, None, pd.DataFrame({"n": [1, 2], "s": ["x", "y"]}), None),
+        (shout, None, pd.DataFrame({"n": [1, 2]}), None),
     ]
     from modelshelf.errors import SchemaEnforcementError
 
@@ -384,7 +388,7 @@ def test_modelshelf_custom_models_load_in_mlflow_without_modelshelf(tmp_path: Pa
         )
         for path, config, data, params in cases
     ]
-    assert [e[0] for e in expected].count("rejected") == 3
+    assert [e[0] for e in expected].count("rejected") == 4
 
     got = _run_child(tmp_path, "modelshelf", "mlflow", cases)
     for case, want, have in zip(cases, expected, got["outcomes"], strict=True):
@@ -393,6 +397,7 @@ def test_modelshelf_custom_models_load_in_mlflow_without_modelshelf(tmp_path: Pa
         art: ("ArtifactsConfigParams", True),
         rows: ("RowSums", True),
         tri: ("_FunctionPythonModel", True),
+        shout: ("Shout", True),
     }
 
 

@@ -27,7 +27,12 @@ from modelshelf.errors import (
     ParamsIgnoredWarning,
     TypeHintError,
 )
-from modelshelf.pyfunc._type_hints import TypeHints, is_list_dict_str, is_list_str
+from modelshelf.pyfunc._type_hints import (
+    TypeHints,
+    extract_type_hints,
+    is_list_dict_str,
+    is_list_str,
+)
 
 __all__ = ["PythonModel", "PythonModelContext"]
 
@@ -84,12 +89,18 @@ class PythonModel(ABC):
     ) -> Any:
         """Compute predictions for ``model_input`` (abstract, as in MLflow)."""
 
-    # The pyfunc wrapper reads this to turn DataFrames into lists for list[str] /
-    # list[dict[str, str]] hints; a class deriving from MLflow's base (also when the pickle
-    # resolved it to modelshelf's stand-in) reads its annotations, this base has none.
     @property
     def predict_type_hints(self) -> TypeHints:
-        return TypeHints()
+        """The type hints of ``predict``'s model input and result, as MLflow reads them.
+
+        A ``list[str]`` or ``list[dict[str, str]]`` input hint makes the loaded model turn a
+        DataFrame input into a list (MLflow's rule, so both libraries pass the same value).
+        """
+        try:
+            index = 1 if _wants_context(inspect.signature(self.predict).parameters) else 0
+        except (TypeError, ValueError):
+            return TypeHints()
+        return extract_type_hints(self.predict, index)
 
 
 def _wants_context(parameters: Any) -> bool:
@@ -240,6 +251,10 @@ class _FunctionPythonModel(PythonModel):
 
     def __init__(self, func: Callable[..., Any]) -> None:
         self.func = func
+
+    @property
+    def predict_type_hints(self) -> TypeHints:
+        return extract_type_hints(self.func, 0)
 
     def predict(self, model_input: Any, params: dict[str, Any] | None = None) -> Any:  # type: ignore[override]
         try:
