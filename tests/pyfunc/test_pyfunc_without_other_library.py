@@ -8,15 +8,8 @@ blocker makes the other library unimportable.
 
 from __future__ import annotations
 
-import contextlib
 import importlib.metadata
-import os
-import pickle
-import subprocess
-import sys
-import types
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +19,7 @@ import pytest
 
 from modelshelf.models import infer_signature
 from modelshelf.pyfunc import load_model_from_dir, save_model
+from tests.pyfunc._blocked import assert_same, by_value, outcome, run_child
 from tests.pyfunc._models import train_linear
 
 mlflow = pytest.importorskip("mlflow")
@@ -33,117 +27,6 @@ pytestmark = pytest.mark.interop
 
 DF = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [3.0, 4.0, 0.5]})
 REQS = [f"cloudpickle=={importlib.metadata.version('cloudpickle')}"]
-
-# Loads each model with one library while the other is blocked, predicts every case and
-# pickles the outcomes: ("ok", output), ("rejected", message) for the library's typed input
-# error, ("error", repr) for anything else.
-_CHILD = r"""
-import importlib.abc, pickle, sys, warnings
-
-blocked, loader, cases_file, out_file = sys.argv[1:5]
-
-class Blocker(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name == blocked or name.startswith(blocked + "."):
-            raise ImportError(f"No module named {name!r} (blocked by the test)")
-        return None
-
-sys.meta_path.insert(0, Blocker())
-warnings.simplefilter("ignore")
-if loader == "modelshelf":
-    from modelshelf.errors import SchemaEnforcementError as InputError
-    from modelshelf.pyfunc import PythonModel, load_model_from_dir as load
-else:
-    from mlflow.exceptions import MlflowException as InputError
-    from mlflow.pyfunc import PythonModel, load_model as load
-
-with open(cases_file, "rb") as f:
-    cases, resave = pickle.load(f)
-outcomes, classes, models = [], {}, {}
-for path, config, data, params in cases:
-    key = (path, repr(config))
-    if key not in models:
-        try:
-            models[key] = load(path, model_config=config) if config else load(path)
-        except Exception as exc:
-            models[key] = exc
-        try:
-            inner = models[key].unwrap_python_model()
-            classes[path] = (type(inner).__name__, isinstance(inner, PythonModel))
-        except Exception:
-            pass  # not a custom model
-    model = models[key]
-    if isinstance(model, Exception):
-        outcomes.append(("load failed", repr(model)))
-        continue
-    try:
-        outcomes.append(("ok", model.predict(data, params=params)))
-    except InputError as exc:
-        outcomes.append(("rejected", str(exc)))
-    except Exception as exc:
-        outcomes.append(("error", repr(exc)))
-for src, dst in resave:  # load with modelshelf, save again with modelshelf
-    from modelshelf.pyfunc import save_model
-    save_model(dst, python_model=load(src).unwrap_python_model())
-with open(out_file, "wb") as f:
-    pickle.dump({"outcomes": outcomes, "classes": classes, "blocked": blocked in sys.modules}, f)
-"""
-
-
-def _run_child(
-    tmp_path: Path,
-    blocked: str,
-    loader: str,
-    cases: list[Any],
-    resave: list[tuple[str, str]] | None = None,
-) -> dict[str, Any]:
-    cases_file, out_file = tmp_path / "cases.pkl", tmp_path / "out.pkl"
-    cases_file.write_bytes(pickle.dumps((cases, resave or [])))
-    proc = subprocess.run(
-        [sys.executable, "-c", _CHILD, blocked, loader, str(cases_file), str(out_file)],
-        cwd=tmp_path,  # nothing of this repository's tests importable by accident
-        env=dict(os.environ),
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    result: dict[str, Any] = pickle.loads(out_file.read_bytes())
-    assert result["blocked"] is False, f"{blocked} was imported"
-    return result
-
-
-def _outcome(fn: Any, input_error: type[BaseException]) -> tuple[str, Any]:
-    try:
-        return ("ok", fn())
-    except input_error as exc:
-        return ("rejected", str(exc))
-
-
-def _assert_same(expected: tuple[str, Any], got: tuple[str, Any], case: Any) -> None:
-    assert got[0] == expected[0], f"{case}: expected {expected}, got {got}"
-    if expected[0] != "ok":
-        return
-    want, have = expected[1], got[1]
-    assert type(have) is type(want), case
-    if isinstance(want, pd.DataFrame):
-        pd.testing.assert_frame_equal(have, want)
-    elif isinstance(want, np.ndarray):
-        np.testing.assert_array_equal(have, want)
-    else:
-        assert have == want, case
-
-
-@contextlib.contextmanager
-def _by_value(module: types.ModuleType) -> Iterator[None]:
-    import cloudpickle
-
-    cloudpickle.register_pickle_by_value(module)
-    try:
-        yield
-    finally:
-        cloudpickle.unregister_pickle_by_value(module)
-
 
 LOADER_SRC = Path(__file__).parent / "loader_src" / "shelf_test_loader.py"
 X = DF.to_numpy()
@@ -188,7 +71,7 @@ def test_mlflow_custom_models_load_without_mlflow(tmp_path: Path) -> None:
     offset = tmp_path / "offset.txt"
     offset.write_text("1.5")
     root = tmp_path / "models"
-    with _by_value(mods):
+    with by_value(mods):
         _quiet_mlflow_save(
             root / "artifacts",
             python_model=mods.ArtifactsConfigParams(train_linear()),
@@ -264,7 +147,7 @@ def test_mlflow_custom_models_load_without_mlflow(tmp_path: Path) -> None:
     for path, config, data, params in cases:
         model = mlflow.pyfunc.load_model(path, model_config=config)
         expected.append(
-            _outcome(
+            outcome(
                 lambda m=model, d=data, p=params: m.predict(d, params=p),
                 mlflow.exceptions.MlflowException,
             )
@@ -273,9 +156,9 @@ def test_mlflow_custom_models_load_without_mlflow(tmp_path: Path) -> None:
 
     again = tmp_path / "again"
     resave = [(p, str(again / Path(p).name)) for p in (upper, repeat, dbl, echo)]
-    got = _run_child(tmp_path, "mlflow", "modelshelf", cases, resave)
+    got = run_child(tmp_path, "mlflow", "modelshelf", cases, resave)
     for case, want, have in zip(cases, expected, got["outcomes"], strict=True):
-        _assert_same(want, have, case)
+        assert_same(want, have, case)
 
     # Saved again by modelshelf, the pickles name MLflow's objects (type-hint wrapper
     # included) and nothing of modelshelf's: MLflow without modelshelf validates as before.
@@ -295,16 +178,16 @@ def test_mlflow_custom_models_load_without_mlflow(tmp_path: Path) -> None:
     ]
     # this process still has the original classes, so MLflow here behaves as MLflow always did
     expected_again = [
-        _outcome(
+        outcome(
             lambda p=path, d=data: mlflow.pyfunc.load_model(p).predict(d),
             mlflow.exceptions.MlflowException,
         )
         for path, _, data, _ in cases_again
     ]
     assert [x[0] for x in expected_again].count("rejected") == 3
-    got_again = _run_child(tmp_path, "modelshelf", "mlflow", cases_again)
+    got_again = run_child(tmp_path, "modelshelf", "mlflow", cases_again)
     for case, want, have in zip(cases_again, expected_again, got_again["outcomes"], strict=True):
-        _assert_same(want, have, case)
+        assert_same(want, have, case)
     # the user's classes now derive from modelshelf's PythonModel
     assert got["classes"] == {
         art: ("ArtifactsConfigParams", True),
@@ -316,17 +199,6 @@ def test_mlflow_custom_models_load_without_mlflow(tmp_path: Path) -> None:
     }
 
 
-def test_an_mlflow_name_modelshelf_does_not_map_asks_for_mlflow() -> None:
-    """A pickle needing an MLflow object beyond the mapped base classes fails clearly."""
-    from modelshelf.errors import MissingDependencyError
-    from modelshelf.pyfunc._mlflow_names import loads
-
-    with pytest.raises(MissingDependencyError, match="install mlflow"):
-        loads(b"cmlflow.no_such_module\nThing\n.")
-    with pytest.raises(MissingDependencyError, match="install mlflow"):  # a module global
-        loads(b"ccloudpickle.cloudpickle\nsubimport\n(Vmlflow.no_such_module\ntR.")
-
-
 # -- modelshelf writes, MLflow loads without modelshelf ----------------------------------------
 
 
@@ -336,7 +208,7 @@ def test_modelshelf_custom_models_load_in_mlflow_without_modelshelf(tmp_path: Pa
     offset = tmp_path / "offset.txt"
     offset.write_text("1.5")
     root = tmp_path / "models"
-    with _by_value(mods):
+    with by_value(mods):
         save_model(
             root / "artifacts",
             python_model=mods.ArtifactsConfigParams(train_linear()),
@@ -380,7 +252,7 @@ def test_modelshelf_custom_models_load_in_mlflow_without_modelshelf(tmp_path: Pa
     from modelshelf.errors import SchemaEnforcementError
 
     expected = [
-        _outcome(
+        outcome(
             lambda p=path, c=config, d=data, q=params: load_model_from_dir(p, c).predict(
                 d, params=q
             ),
@@ -390,9 +262,9 @@ def test_modelshelf_custom_models_load_in_mlflow_without_modelshelf(tmp_path: Pa
     ]
     assert [e[0] for e in expected].count("rejected") == 4
 
-    got = _run_child(tmp_path, "modelshelf", "mlflow", cases)
+    got = run_child(tmp_path, "modelshelf", "mlflow", cases)
     for case, want, have in zip(cases, expected, got["outcomes"], strict=True):
-        _assert_same(want, have, case)
+        assert_same(want, have, case)
     assert got["classes"] == {
         art: ("ArtifactsConfigParams", True),
         rows: ("RowSums", True),
@@ -409,7 +281,7 @@ def test_modelshelf_objects_beyond_the_base_classes_keep_modelshelf(tmp_path: Pa
     from tests.pyfunc._models import NoContextModel
 
     sig = infer_signature(DF, np.zeros(3))
-    with _by_value(mods):
+    with by_value(mods):
         save_model(tmp_path / "holds", python_model=mods.HoldsSignature(sig))
         save_model(tmp_path / "params", python_model=mods.with_params)
         save_model(tmp_path / "by_ref", python_model=NoContextModel())
