@@ -35,6 +35,13 @@ TypeFromExample = typing.TypeVar("TypeFromExample")
 _PRIMITIVES = (int, str, bool, float, bytes, datetime)
 _UNIONS = (typing.Union, UnionType)
 _NONE = type(None)
+# MLflow's wording, so messages nested in "invalid elements" lists match it exactly.
+_SUPPORTED_MSG = (
+    "Type hints must be a list[...] where collection element type is one of these types: "
+    f"{list((int, str, bool, float, bytes, datetime))}, pydantic BaseModel subclasses, "
+    "lists and dictionaries of primitive types, or typing.Any. Check "
+    "https://mlflow.org/docs/latest/model/python_model.html#supported-type-hints for more details."
+)
 
 
 class FuncInfo(NamedTuple):
@@ -216,7 +223,9 @@ def _validate_pydantic(data: Any, hint: Any) -> Any:
     except pydantic.ValidationError as exc:
         raise TypeHintError.invalid_parameter_value(
             f"Data doesn't match type hint, error: {exc}. Expected fields in the type hint: "
-            f"{hint.model_fields}; passed data: {values}."
+            f"{hint.model_fields}; passed data: {values}. Check "
+            "https://mlflow.org/docs/latest/model/python_model.html"
+            "#pydantic-model-type-hints-data-conversion for more details."
         ) from exc
     return hint(**values) if isinstance(data, dict) else data
 
@@ -253,8 +262,7 @@ def validate_data_against_type_hint(data: Any, hint: Any) -> Any:
                     return validate_data_against_type_hint(data, inner)
             return data  # a union of valid types matches anything, as MLflow's AnyType
     raise TypeHintError.invalid_parameter_value(
-        f"Unsupported type hint `{_repr(hint)}`. Type hints must be a list[...] of str, int, "
-        "float, bool, bytes, datetime, pydantic models, lists/dicts of those, or Any."
+        f"Unsupported type hint `{_repr(hint)}`. {_SUPPORTED_MSG}"
     )
 
 
