@@ -94,8 +94,6 @@ MLFLOW_NAMES: dict[tuple[str, str], Any] = {
     ("mlflow.pyfunc.model", "PythonModel"): MlflowPythonModel,
     ("mlflow.pyfunc.model", "PythonModelContext"): PythonModelContext,
     ("mlflow.pyfunc.model", "_FunctionPythonModel"): MlflowFunctionPythonModel,
-    ("mlflow.pyfunc", "PythonModel"): MlflowPythonModel,
-    ("mlflow.pyfunc", "PythonModelContext"): PythonModelContext,
     ("mlflow.models.signature", "_TypeHints"): _type_hints.TypeHints,
     ("mlflow.pyfunc.utils.data_validation", "FuncInfo"): _type_hints.FuncInfo,
     ("mlflow.pyfunc.utils.data_validation", "_validate_model_input"): (
