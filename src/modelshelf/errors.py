@@ -15,6 +15,7 @@ Each error also inherits the builtin a caller would naturally catch, so both
     │   ├── InvalidURIError                           malformed runs:/ models:/ sha256: URIs
     │   ├── InvalidFilterError                        a search filter, order_by or page token
     │   ├── SchemaEnforcementError                    input or params do not match a signature
+    │   │   └── TypeHintError                         input does not match predict's type hint
     │   └── MalformedMetadataError                    bad MLmodel / YAML / JSON / manifest
     │       └── CheckpointError                       a registry checkpoint is incomplete
     ├── NotFoundError (FileNotFoundError, LookupError)
@@ -92,6 +93,7 @@ __all__ = [
     "StageDeprecationWarning",
     "StorageError",
     "StoragePermissionError",
+    "TypeHintError",
     "UnloggableFileError",
     "UnsafeBackendError",
     "UnsupportedBackendError",
@@ -154,6 +156,24 @@ class InvalidFilterError(InvalidInputError):
 
 class SchemaEnforcementError(InvalidInputError):
     """Input data or params do not match the model signature (bad input, not bad metadata)."""
+
+
+class TypeHintError(SchemaEnforcementError):
+    """The input does not match the type hint of the model's ``predict``.
+
+    ``mlflow.exceptions.MlflowException`` in an MLflow-written ``python_model.pkl`` resolves to
+    this class (MLflow's pickled validation wrapper raises it), so it keeps MLflow's ``message``
+    and ``error_code`` attributes and ``invalid_parameter_value`` constructor.
+    """
+
+    def __init__(self, message: object, error_code: str = "INTERNAL_ERROR", **_: object) -> None:
+        super().__init__(str(message))
+        self.message = str(message)
+        self.error_code = error_code
+
+    @classmethod
+    def invalid_parameter_value(cls, message: object, **kwargs: object) -> TypeHintError:
+        return cls(message, error_code="INVALID_PARAMETER_VALUE", **kwargs)
 
 
 class MalformedMetadataError(InvalidInputError):

@@ -334,17 +334,21 @@ def _code_modules(code: types.CodeType, fn_globals: dict[str, Any], out: set[str
             _code_modules(const, fn_globals, out)
 
 
-def modules_used_by(obj: Any) -> set[str]:
+def modules_used_by(obj: Any, *, skip: Iterable[type] = ()) -> set[str]:
     """Top-level modules the methods of ``obj``'s own classes import or name as globals.
 
     Complements :func:`modules_in_pickle`: a class pickled *by reference* carries none of its
     code, yet ``import sklearn`` inside ``predict`` or a module-level ``np`` it uses are
-    requirements too. Only classes outside the standard library are read.
+    requirements too. Only classes outside the standard library and outside ``skip`` (base
+    classes the pickle names by another library's name) are read.
     """
+    skipped = set(skip)
     out: set[str] = set()
     stdlib = sys.stdlib_module_names
     targets: list[Any] = [obj] if isinstance(obj, types.FunctionType) else []
     for cls in type(obj).__mro__:
+        if cls in skipped:
+            continue
         if cls.__module__.split(".", 1)[0] in stdlib or cls.__module__ == "builtins":
             continue
         out.add(cls.__module__.split(".", 1)[0])

@@ -1,10 +1,10 @@
 """Custom Python models: :class:`PythonModel`, its context, and the loader for ``python_model.pkl``.
 
 A modelshelf ``PythonModel`` is saved exactly like MLflow's (cloudpickle, ``loader_module:
-mlflow.pyfunc.model``), so stock MLflow loads it — as long as modelshelf is importable there,
-since the pickle refers to this base class (``requirements.txt`` lists modelshelf for that
-reason). Conversely, a ``python_model.pkl`` written by MLflow unpickles here when mlflow is
-importable (its classes subclass ``mlflow.pyfunc.PythonModel``).
+mlflow.pyfunc.model``). The pickle names modelshelf's base classes by MLflow's names and each
+library resolves them to its own (``_mlflow_names``), so stock MLflow loads a model whose class
+was pickled by value (defined in a notebook or script) without modelshelf, and modelshelf loads
+MLflow-written custom models, type-hinted ones included, without MLflow.
 """
 
 from __future__ import annotations
@@ -14,13 +14,25 @@ import gzip
 import inspect
 import lzma
 import os
+import sys
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
-from modelshelf.errors import MalformedMetadataError, ModelLoadWarning, ParamsIgnoredWarning
+from modelshelf.errors import (
+    MalformedMetadataError,
+    ModelLoadWarning,
+    ParamsIgnoredWarning,
+    TypeHintError,
+)
+from modelshelf.pyfunc._type_hints import (
+    TypeHints,
+    extract_type_hints,
+    is_list_dict_str,
+    is_list_str,
+)
 
 __all__ = ["PythonModel", "PythonModelContext"]
 
@@ -29,11 +41,6 @@ _DECOMPRESS: dict[str, Callable[[bytes], bytes]] = {
     "bzip2": bz2.decompress,
     "gzip": gzip.decompress,
 }
-
-
-class _TypeHints(NamedTuple):
-    input: Any = None
-    output: Any = None
 
 
 # Pickles of user models refer to these classes by module path: pin it to the public one so
@@ -82,11 +89,18 @@ class PythonModel(ABC):
     ) -> Any:
         """Compute predictions for ``model_input`` (abstract, as in MLflow)."""
 
-    # MLflow's pyfunc wrapper reads this when *MLflow* loads a modelshelf PythonModel; no type
-    # hints are interpreted, so MLflow passes inputs through unchanged (as ours does).
     @property
-    def predict_type_hints(self) -> _TypeHints:
-        return _TypeHints()
+    def predict_type_hints(self) -> TypeHints:
+        """The type hints of ``predict``'s model input and result, as MLflow reads them.
+
+        A ``list[str]`` or ``list[dict[str, str]]`` input hint makes the loaded model turn a
+        DataFrame input into a list (MLflow's rule, so both libraries pass the same value).
+        """
+        try:
+            index = 1 if _wants_context(inspect.signature(self.predict).parameters) else 0
+        except (TypeError, ValueError):
+            return TypeHints()
+        return extract_type_hints(self.predict, index)
 
 
 def _wants_context(parameters: Any) -> bool:
@@ -112,12 +126,43 @@ def warn_params_ignored(params: dict[str, Any] | None) -> None:
         )
 
 
+def _first_string_column(frame: Any) -> Any:
+    return next((col for col, val in frame.iloc[0].items() if isinstance(val, str)), None)
+
+
 class _PythonModelWrapper:
     """The pyfunc implementation of a loaded :class:`PythonModel` (context rule applied)."""
 
-    def __init__(self, python_model: Any, context: PythonModelContext) -> None:
+    def __init__(
+        self, python_model: Any, context: PythonModelContext, signature: Any = None
+    ) -> None:
         self.python_model = python_model
         self.context = context
+        self.signature = signature
+
+    def _convert_input(self, model_input: Any) -> Any:
+        """MLflow's conversion of a DataFrame for ``list[str]`` / ``list[dict[str, str]]`` hints."""
+        pd = sys.modules.get("pandas")
+        if pd is None or not isinstance(model_input, pd.DataFrame):
+            return model_input
+        hints = getattr(self.python_model, "predict_type_hints", None)
+        hint = getattr(hints, "input", None)
+        if is_list_str(hint):
+            column = _first_string_column(model_input)
+            if column is None:
+                raise TypeHintError.invalid_parameter_value(
+                    "Expected model input to contain at least one string column"
+                )
+            return model_input[column].tolist()
+        if is_list_dict_str(hint):
+            inputs = getattr(self.signature, "inputs", None)
+            if inputs is not None and len(inputs) == 1 and next(iter(inputs)).name is None:
+                if column := _first_string_column(model_input):
+                    return model_input[[column]].to_dict(orient="records")
+                if len(model_input.columns) == 1:
+                    return model_input.to_dict("list")[0]
+            return model_input.to_dict(orient="records")
+        return model_input
 
     def _call(
         self, method: Callable[..., Any], model_input: Any, params: dict[str, Any] | None
@@ -129,8 +174,8 @@ class _PythonModelWrapper:
         else:
             warn_params_ignored(params)
         if _wants_context(parameters):
-            return method(self.context, model_input, **kwargs)
-        return method(model_input, **kwargs)
+            return method(self.context, self._convert_input(model_input), **kwargs)
+        return method(self._convert_input(model_input), **kwargs)
 
     def predict(self, model_input: Any, params: dict[str, Any] | None = None) -> Any:
         return self._call(self.python_model.predict, model_input, params)
@@ -165,7 +210,9 @@ def _load_python_model(model_root: Path, conf: dict[str, Any]) -> Any:
             raise MalformedMetadataError(
                 f"unknown python_model_compression {compression!r}; expected lzma, bzip2 or gzip"
             ) from None
-    return cloudpickle.loads(data)
+    from modelshelf.pyfunc._mlflow_names import loads
+
+    return loads(data)
 
 
 def load_python_model_pyfunc(
@@ -180,7 +227,8 @@ def load_python_model_pyfunc(
     from modelshelf.models._mlmodel import PYFUNC_FLAVOR, Model
 
     root = Path(model_root or data_path)
-    conf = Model.load(root).flavors[PYFUNC_FLAVOR]
+    meta = Model.load(root)
+    conf = meta.flavors[PYFUNC_FLAVOR]
     if conf.get("model_code_path"):
         from modelshelf.errors import ConfigurationError
 
@@ -195,7 +243,7 @@ def load_python_model_pyfunc(
     }
     context = PythonModelContext(artifacts=artifacts, model_config=model_config)
     python_model.load_context(context=context)
-    return _PythonModelWrapper(python_model, context)
+    return _PythonModelWrapper(python_model, context, meta.signature)
 
 
 class _FunctionPythonModel(PythonModel):
@@ -203,6 +251,10 @@ class _FunctionPythonModel(PythonModel):
 
     def __init__(self, func: Callable[..., Any]) -> None:
         self.func = func
+
+    @property
+    def predict_type_hints(self) -> TypeHints:
+        return extract_type_hints(self.func, 0)
 
     def predict(self, model_input: Any, params: dict[str, Any] | None = None) -> Any:  # type: ignore[override]
         try:

@@ -27,6 +27,7 @@ __all__ = ["PyFuncModel", "load_model_from_dir"]
 
 # MLflow's own variable: JSON overrides of the model config, applied before the argument.
 _INFERENCE_CONFIG_ENV = "MLFLOW_PYFUNC_INFERENCE_CONFIG"
+_UNREAD = object()
 
 
 class PyFuncModel:
@@ -54,6 +55,7 @@ class PyFuncModel:
         self._impl = model_impl
         self._predict_fn = getattr(model_impl, predict_fn)
         self.model_path = model_path
+        self._example: Any = _UNREAD
 
     @property
     def metadata(self) -> Model:
@@ -97,6 +99,8 @@ class PyFuncModel:
 
             if not self._meta.is_signature_from_type_hint and sig.inputs is not None:
                 data = enforce_input(data, sig.inputs)
+                if self._meta.type_hint_from_example:
+                    data = self._as_example(data)
             params = enforce_params(params, getattr(sig, "params", None))
         elif params:
             from modelshelf.models._enforce import enforce_params
@@ -110,6 +114,21 @@ class PyFuncModel:
             return self._predict_fn(data, params=params)
         warn_params_ignored(params)
         return self._predict_fn(data)
+
+    def _as_example(self, data: Any) -> Any:
+        """A ``TypeFromExample`` model gets its input back in the input example's shape."""
+        import pandas as pd
+
+        if not isinstance(data, pd.DataFrame):
+            return data
+        if self._example is _UNREAD:
+            self._example = self.input_example  # read once: predict may be called often
+        example = self._example
+        if example is None:
+            return data
+        from modelshelf.pyfunc._type_hints import convert_dataframe_to_example_format
+
+        return convert_dataframe_to_example_format(data, example)
 
     def predict_stream(self, data: Any, params: dict[str, Any] | None = None) -> Any:
         """Stream predictions from a model saved with ``streamable: true``.

@@ -21,6 +21,7 @@ from modelshelf.errors import (
     SignatureInferenceWarning,
 )
 from modelshelf.models._mlmodel import MLMODEL_FILE_NAME, PYFUNC_FLAVOR, Model
+from modelshelf.pyfunc._mlflow_names import dumps, renamed_classes
 from modelshelf.pyfunc._model import (
     PythonModelContext,
     _FunctionPythonModel,
@@ -263,11 +264,7 @@ def _build(
     model_config: dict[str, Any] | None,
     conda_env: Any,
 ) -> Model:
-    from modelshelf.models._environment import (
-        infer_pip_requirements,
-        modules_used_by,
-        write_environment,
-    )
+    from modelshelf.models._environment import infer_pip_requirements, write_environment
     from modelshelf.models._input_example import save_input_example
 
     model = Model(metadata=metadata)
@@ -280,12 +277,10 @@ def _build(
     if python_model is not None:
         import cloudpickle
 
-        blob = cloudpickle.dumps(python_model)
+        blob = dumps(python_model)
         (root / _PYTHON_MODEL_FILE).write_bytes(blob)
         pickles.append(blob)
-        modules |= modules_used_by(python_model)
-        if isinstance(python_model, _FunctionPythonModel):
-            modules |= modules_used_by(python_model.func)
+        modules |= _modules_of_python_model(python_model, blob)
         conf["cloudpickle_version"] = cloudpickle.__version__
         conf["python_model"] = _PYTHON_MODEL_FILE
         if artifacts:
@@ -331,6 +326,27 @@ def _build(
     )
     model.save(root / MLMODEL_FILE_NAME)
     return model
+
+
+def _modules_of_python_model(python_model: Any, blob: bytes) -> set[str]:
+    """Modules the pickled model needs where it is loaded. modelshelf's base classes are
+    pickled under MLflow's names, so modelshelf counts only when the stream still refers to it,
+    or when a class of the model is pickled by reference (its module imports modelshelf)."""
+    from modelshelf.models._environment import modules_in_pickle, modules_used_by
+
+    renamed = renamed_classes(python_model)
+    modules = modules_used_by(python_model, skip=renamed)
+    if isinstance(python_model, _FunctionPythonModel):
+        modules |= modules_used_by(python_model.func)
+    pickled = modules_in_pickle(blob)
+    by_reference = {
+        cls.__module__.split(".", 1)[0]
+        for cls in type(python_model).__mro__
+        if cls not in renamed and cls.__module__ not in ("builtins", "abc")
+    } & pickled
+    if by_reference or "modelshelf" in pickled:
+        modules.add("modelshelf")
+    return modules
 
 
 def _try_infer(
