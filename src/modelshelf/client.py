@@ -113,6 +113,7 @@ class Client:
     delete_registered_model = _Forward("registry", RegistryClient.delete_registered_model)
     set_registered_model_tag = _Forward("registry", RegistryClient.set_registered_model_tag)
     delete_registered_model_tag = _Forward("registry", RegistryClient.delete_registered_model_tag)
+    create_model_version = _Forward("registry", RegistryClient.create_model_version)
     get_model_version = _Forward("registry", RegistryClient.get_model_version)
     update_model_version = _Forward("registry", RegistryClient.update_model_version)
     delete_model_version = _Forward("registry", RegistryClient.delete_model_version)
@@ -202,43 +203,6 @@ class Client:
             InvalidURIError, InvalidInputError, NotFoundError: see ``resolve_source``.
         """
         return resolve_source(source, self.shelf, runs=self.runs, registry=self.registry)
-
-    def create_model_version(
-        self,
-        name: str,
-        source: str | os.PathLike[str] | ModelSource,
-        run_id: str | None = None,
-        tags: dict[str, Any] | None = None,
-        run_link: str | None = None,
-        description: str | None = None,
-        await_creation_for: int = 300,
-        local_model_path: str | None = None,
-        model_id: str | None = None,
-    ) -> ModelVersion:
-        """Register the folder at ``source`` as the next version of model ``name``.
-
-        ``source`` is a local folder, an fsspec folder URL, ``runs:/<run_id>/<path>``,
-        ``models:/…`` or ``sha256:<tree digest>``, resolved by :mod:`modelshelf.uri`; a
-        version made from ``runs:/`` or ``models:/`` records its run and artifact path. See
-        :meth:`modelshelf.registry.RegistryClient.create_model_version`.
-
-        Raises:
-            ModelNotFoundError: the registered model does not exist.
-            NotFoundError: the source does not exist.
-            InvalidURIError: a malformed URI, or one that names a file.
-            InvalidNameError / InvalidInputError: bad name, tags or description.
-        """
-        return self.registry.create_model_version(
-            name,
-            source,
-            run_id=run_id,
-            tags=tags,
-            run_link=run_link,
-            description=description,
-            await_creation_for=await_creation_for,
-            local_model_path=local_model_path,
-            model_id=model_id,
-        )
 
     def __repr__(self) -> str:
         return f"Client({self.shelf.url!r})"

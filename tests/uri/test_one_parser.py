@@ -96,3 +96,19 @@ def test_client_runs_on_tracking_uri(tmp_path: Path) -> None:
     reopened = Client(registry_uri=str(tmp_path / "t"))
     assert reopened.get_model_version("m", 1).digest == mv.digest
     assert reopened.get_run(run_id).info.run_id == run_id
+
+
+# Part methods a Client does not forward: batch writes the fluent API uses, and gc's marking.
+_PART_ONLY = {"ensure_experiment", "log_params", "log_metrics", "set_tags", "live_version_digests"}
+
+
+def test_client_forwards_every_public_part_method(tmp_path: Path) -> None:
+    client = Client(str(tmp_path / "a"))
+    for part_name, part in (("runs", client.runs), ("registry", client.registry)):
+        for name in dir(type(part)):
+            if name.startswith("_") or name in _PART_ONLY or not callable(getattr(part, name)):
+                continue
+            forwarded = getattr(client, name)
+            assert forwarded.__doc__ == getattr(part, name).__doc__, name
+            if name != "plan_repair":  # spelled out (its **options defeat the typed table)
+                assert forwarded == getattr(part, name), f"{name} is not {part_name}.{name}"
