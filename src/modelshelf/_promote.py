@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelshelf._shelf import Shelf, get_shelf
 from modelshelf.cas import BlobStore, Digest, PutStats, Tree
 from modelshelf.errors import InvalidInputError, ModelExistsError, ModelNotFoundError
-from modelshelf.registry import ModelVersion, RegistryClient
+from modelshelf.registry import ModelSource, ModelVersion, RegistryClient
+
+if TYPE_CHECKING:
+    from modelshelf.client import Client
 
 __all__ = ["PROVENANCE_PREFIX", "copy_blobs", "copy_model_version"]
 
@@ -56,7 +59,7 @@ def copy_blobs(src: BlobStore, dst: BlobStore, tree: Tree) -> PutStats:
 
 
 def copy_model_version(
-    src: RegistryClient,
+    src: Client,
     src_uri: str,
     dst_name: str,
     dst_shelf: str | Shelf | None = None,
@@ -86,7 +89,7 @@ def copy_model_version(
             f"tags {reserved} use the reserved prefix {PROVENANCE_PREFIX!r}: promotion writes "
             "those itself; rename them"
         )
-    resolved = resolve_uri(src_uri, src.shelf)
+    resolved = resolve_uri(src_uri, src.shelf, runs=src.runs, registry=src.registry)
     if resolved.kind != "tree" or resolved.digest is None:
         raise InvalidInputError(
             f"{src_uri!r} names a single file; a model version is a folder: pass the URI of "
@@ -132,7 +135,7 @@ def copy_model_version(
         description = f"Copied from {what} on {_where(src)} ({resolved.digest})"
     return dst.create_model_version(
         dst_name,
-        f"sha256:{resolved.digest.hex}",
+        ModelSource(resolved.digest, f"sha256:{resolved.digest.hex}"),
         tags=all_tags,
         description=description,
     )

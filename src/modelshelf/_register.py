@@ -34,9 +34,5 @@ def register_model(
         client.create_registered_model(name)
     except ModelExistsError:
         pass
-    run_id = None
-    if model_uri.startswith("runs:/"):
-        run_id = model_uri[len("runs:/") :].split("/", 1)[0]
-    return client.create_model_version(
-        name, model_uri, run_id=run_id, tags=dict(tags) if tags else None
-    )
+    # The version's run id comes from the source's lineage (runs:/ and models:/ sources).
+    return client.create_model_version(name, model_uri, tags=dict(tags) if tags else None)

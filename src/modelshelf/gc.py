@@ -435,23 +435,10 @@ def _registry_roots(shelf: Shelf, cutoff_ms: int, roots: _Roots) -> None:
     collecting every version created on the way: that also covers versions of models deleted
     since the cutoff, which leave no tombstone in the state.
     """
-    from modelshelf.registry import RegistryClient, _audit
-    from modelshelf.registry._entities import RegistryChange
+    from modelshelf.registry import RegistryClient
 
-    replica = RegistryClient(shelf)._reg_replica
-    state = _audit.state_as_of(replica, cutoff_ms)
-    for model in state.models.values():
-        for rec in state.live_versions(model):
-            roots.tree(rec.digest, f"{model.name!r} version {rec.version}")
-    changes: list[RegistryChange] = []
-    state = _audit.replay(replica, start=state, changes=changes)
-    for change in changes:
-        if change.action == "create_version" and change.new:
-            roots.tree(str(change.new), f"{change.name!r} version {change.version}")
-    for model in state.models.values():
-        for rec in model.versions.values():
-            if rec.deleted_timestamp is None or rec.deleted_timestamp > cutoff_ms:
-                roots.tree(rec.digest, f"{model.name!r} version {rec.version}")
+    for digest, why in RegistryClient(shelf).live_version_digests(cutoff_ms):
+        roots.tree(digest, why)
 
 
 def _run_roots(shelf: Shelf, roots: _Roots) -> None:

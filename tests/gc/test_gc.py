@@ -85,7 +85,7 @@ def _populate(client: Client, tmp_path: Path) -> World:
     pinned = client.shelf.blobs.put_bytes(os.urandom(700))
     pin(client.shelf, pinned, "keep-me")
     referenced = _closure(client, v1.digest) | _closure(client, v2.digest) | {pinned}
-    referenced |= {p.digest for p in client._runs_artifacts.pointers(run_id).values()}
+    referenced |= {p.digest for p in client.runs._runs_artifacts.pointers(run_id).values()}
     orphans = {client.shelf.blobs.put_bytes(os.urandom(n)) for n in (10, 1000, 5000)}
     lost_tree = _folder(tmp_path / "lost", {"a.bin": os.urandom(1500), "b/c.txt": os.urandom(40)})
     orphans |= _closure(client, client.shelf.blobs.put_tree(str(lost_tree)))
@@ -202,7 +202,7 @@ def test_run_artifacts_and_logged_models_survive(gc_client: Client, tmp_path: Pa
     gc_client.log_artifact(run_id, str(_folder(tmp_path / "f", {"one.txt": b"one"}) / "one.txt"))
     gc_client.log_artifacts(run_id, str(_folder(tmp_path / "d", {"x": b"x", "y/z": b"z"})), "dir")
     logged = gc_client.shelf.blobs.put_tree(str(_folder(tmp_path / "lm", {"MLmodel": b"lm"})))
-    gc_client._record_logged_model(run_id, "model", logged)
+    gc_client.record_logged_model(run_id, "model", logged)
     before = _blobs(gc_client)
     assert plan_gc(gc_client.shelf, grace=timedelta(0), now=_later()).blobs == ()
     gc_client.gc(grace=timedelta(0), execute=True, now=_later())

@@ -16,6 +16,7 @@ from modelshelf._shelf import Shelf
 from modelshelf.cas import Digest, key_to_digest
 from modelshelf.client import Client
 from modelshelf.gc import GcResult, plan_gc
+from modelshelf.registry import RegistryClient
 from tests._servers import ShelfFactory
 
 WINDOW = 3.0  # seconds; short so that phase 2 comes within the test
@@ -23,8 +24,8 @@ WINDOW = 3.0  # seconds; short so that phase 2 comes within the test
 FAST = [pytest.param("local", id="local"), pytest.param("moto", id="moto")]
 
 
-class HookedClient(Client):
-    """A Client that runs ``hook`` once, after a new version's blobs are stored and before
+class HookedRegistry(RegistryClient):
+    """A registry that runs ``hook`` once, after a new version's blobs are stored and before
     its commit (the registry's own fault-injection point)."""
 
     hook: Callable[[], None] | None = None
@@ -77,7 +78,8 @@ def test_reregistering_a_deleted_versions_folder_while_gc_runs(
     shelf_factory: ShelfFactory, backend: str, tmp_path: Path
 ) -> None:
     url, options = shelf_factory(backend)
-    client = HookedClient(Shelf(url, **options))
+    hooked = HookedRegistry(Shelf(url, **options))
+    client = Client(registry=hooked)
     client.create_registered_model("m")
     folder = _folder(tmp_path / "model")
     tree = Digest.parse(client.create_model_version("m", str(folder)).digest)
@@ -93,7 +95,7 @@ def test_reregistering_a_deleted_versions_folder_while_gc_runs(
         during.append(set(plan.blobs))
         plan.execute(client.shelf)
 
-    client.hook = gc_now
+    hooked.hook = gc_now
     v2 = client.create_model_version("m", str(folder))
     assert during and closure <= during[0], "gc did not target the re-registered blobs"
     assert Digest.parse(v2.digest) == tree

@@ -63,7 +63,7 @@ def test_symlink_to_a_folder_inside_is_logged_as_its_content(
     got = _files(out / "m")
     assert got["alias/w.bin"] == got["weights/w.bin"] == b"\x00\x01weights"
     assert sorted(got) == ["alias/w.bin", "config.json", "weights/w.bin"]
-    tree = runs._runs_locate(run_id, "m").tree
+    tree = runs.locate_artifact(run_id, "m").tree
     assert tree is not None
     linked, real = tree.get("alias/w.bin"), tree.get("weights/w.bin")
     assert linked is not None and real is not None and linked.digest == real.digest

@@ -18,6 +18,7 @@ from modelshelf.errors import (
     RunNotFoundError,
 )
 from modelshelf.runs import FileInfo, Metric, Param, RunsClient, RunTag
+from modelshelf.uri import resolve_source
 from tests.runs._fixtures import ReadCounter
 
 
@@ -181,7 +182,10 @@ def test_relogging_unchanged_tree_moves_no_bytes(client: RunsClient, tmp_path: P
     second = client.create_run().info.run_id
     client.log_artifacts(second, src, "data")
     assert client.shelf.blobs.last_put.bytes_uploaded == 0
-    assert client._runs_locate(first, "data").digest == client._runs_locate(second, "data").digest
+    assert (
+        client.locate_artifact(first, "data").digest
+        == client.locate_artifact(second, "data").digest
+    )
 
 
 def test_second_download_reads_no_blob(client: RunsClient, tmp_path: Path) -> None:
@@ -275,14 +279,15 @@ def test_end_record_is_write_once(client: RunsClient) -> None:
 def test_logged_models_lineage(client: RunsClient, tmp_path: Path) -> None:
     run_id = client.create_run().info.run_id
     client.log_artifacts(run_id, _tree(tmp_path / "m", {"MLmodel": b"flavors: {}\n"}), "model")
-    digest = client._runs_locate(run_id, "model").digest
-    info = client._record_logged_model(run_id, "model", digest, flavors=["python_function"])
-    again = client._record_logged_model(run_id, "model", digest)
+    digest = client.locate_artifact(run_id, "model").digest
+    info = client.record_logged_model(run_id, "model", digest, flavors=["python_function"])
+    again = client.record_logged_model(run_id, "model", digest)
     assert again == info
     assert info.model_id.startswith("m-") and info.model_uri == f"runs:/{run_id}/model"
     assert client.list_logged_models(run_id) == [info]
     assert client.get_logged_model(info.model_id) == info
     with pytest.raises(ArtifactExistsError):
-        client._record_logged_model(run_id, "model", "sha256:" + "0" * 64)
-    source, lineage = client._resolve_source(f"runs:/{run_id}/model")
-    assert source == digest and lineage == {"run_id": run_id, "artifact_path": "model"}
+        client.record_logged_model(run_id, "model", "sha256:" + "0" * 64)
+    source = resolve_source(f"runs:/{run_id}/model", client.shelf, runs=client)
+    assert source.digest == digest
+    assert source.lineage == {"run_id": run_id, "artifact_path": "model"}

@@ -124,7 +124,7 @@ def world(
     writer.create_model_version("m", f"runs:/{run_id}/model")
     writer.set_registered_model_alias("m", "champion", 1)
     writer.set_registered_model_alias("m", "champion", 2)
-    head = writer._reg_state().seq
+    head = writer.registry._reg_state().seq
     policy = {
         "keys": {"release": keys["release"].key_id, "ci": keys["ci"].key_id},
         "default": ["release", "ci"],

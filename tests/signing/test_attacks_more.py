@@ -81,10 +81,10 @@ def test_policy_default_checkpoint_signers_are_the_keys_every_rule_allows(
 
 def test_an_old_signed_checkpoint_named_by_the_hint_hides_nothing(world: World) -> None:
     writer = Client(world.url, signing_key=world.keys["release"].private, **world.options)
-    old = writer._reg_write_checkpoint()
+    old = writer.registry._reg_write_checkpoint()
     writer.set_registered_model_alias("m", "champion", 1)
     writer.set_registered_model_alias("m", "champion", 2)
-    writer._reg_write_checkpoint()
+    writer.registry._reg_write_checkpoint()
     world.storage.write(HINT_KEY, json.dumps({"seq": old}).encode(), overwrite=True)
     assert np.allclose(world.load(), world.expected)  # the tail after it is read
 
@@ -451,7 +451,7 @@ def test_truncating_commits_and_checkpoints(world: World, tmp_path: Path) -> Non
     head recorded elsewhere names the rollback."""
     writer = Client(world.url, signing_key=world.keys["release"].private, **world.options)
     recorded = writer.registry_head()
-    seq = writer._reg_write_checkpoint()
+    seq = writer.registry._reg_write_checkpoint()
     for info in world.storage.list(checkpoint_prefix(seq)):
         world.storage.delete(info.key)
     world.storage.delete(HINT_KEY)
@@ -486,7 +486,7 @@ def test_a_signed_checkpoint_beyond_the_log_is_a_rollback_on_a_fresh_machine(
     """The newest commit deleted, the signed checkpoint of it left: even a machine that
     remembers nothing holds proof that the log went further (the checkpoint's head)."""
     writer = Client(world.url, signing_key=world.keys["release"].private, **world.options)
-    seq = writer._reg_write_checkpoint()
+    seq = writer.registry._reg_write_checkpoint()
     world.storage.delete(log_key(seq))
     _fresh_machine(world, tmp_path)
     # The checkpoint past the end of the log is a hole every reader sees, keys or not.

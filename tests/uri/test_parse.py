@@ -28,6 +28,9 @@ HEX = "ab" * 32
         ("models:/churn/production", dict(selector="stage", stage="Production")),
         ("models:/churn/None", dict(selector="stage", stage="None")),
         ("models:///churn/2", dict(name="churn", version=2)),
+        ("models:/churn/007", dict(selector="version", version=7)),
+        ("MODELS:/churn/Staging", dict(selector="stage", stage="Staging")),
+        ("models:/churn/ARCHIVED", dict(selector="stage", stage="Archived")),
         (f"models:/m-{RUN}", dict(selector="logged", model_id=f"m-{RUN}")),
         (f"runs:/{RUN}/model", dict(scheme="runs", run_id=RUN, path="model")),
         (f"runs:/{RUN}/model/sub/", dict(run_id=RUN, path="model/sub")),
@@ -64,6 +67,13 @@ def test_parse(uri: str, expected: dict[str, object]) -> None:
         ("models:/churn/3/../../x", "escape"),
         ("models:/churn@a//x", "absolute"),
         ("models://profile@databricks/churn/1", "not supported"),
+        ("models://profile/churn/1", "not supported"),
+        ("models://churn/1", "not supported"),
+        ("models:/churn/00", "start at 1"),
+        ("models:/churn/Prod", "not a version number"),
+        ("models:/churn/\u00b2", "not a version number"),
+        (f"runs://{RUN}/model", "profile or host"),
+        ("runs://profile@databricks/x", "profile or host"),
         ("runs:/", "names no run"),
         ("runs:/not-a-run/model", "not a run id"),
         (f"runs:/{RUN}/../other/x", "escape"),
@@ -84,3 +94,76 @@ def test_parse(uri: str, expected: dict[str, object]) -> None:
 def test_malformed(uri: str, message: str) -> None:
     with pytest.raises(InvalidURIError, match=message):
         parse_uri(uri)
+
+
+# The forms MLflow's own parser (mlflow/store/artifact/utils/models.py) reads, and what
+# modelshelf makes of each: same name/version/alias/stage, or a typed error where MLflow's
+# answer names something a shelf cannot hold (another server's registry, a stage MLflow
+# would refuse at lookup, version 0 that can never exist).
+_PARITY = [
+    ("models:/churn/3", "same"),
+    ("models:/churn/007", "same"),
+    ("models:///churn/3", "same"),
+    ("models:/churn@champion", "same"),
+    ("models:/a@b@prod", "same"),
+    ("models:/churn/latest", "same"),
+    ("models:/churn/LaTeSt", "same"),
+    ("models:/churn/Production", "same"),
+    ("models:/churn/production", "same"),
+    (f"models:/m-{RUN}", "same"),
+    ("models:/churn/00", "refused: version 0 never exists (MLflow fails at lookup)"),
+    ("models:/churn/Prod", "refused: not a stage (MLflow fails at lookup)"),
+    ("models://profile/churn/1", "refused: names a Databricks profile's registry"),
+    ("models://churn/1", "refused: names a Databricks profile's registry"),
+    ("models:/@champion", "refused: a model needs a name"),
+]
+
+
+@pytest.mark.interop
+@pytest.mark.parametrize(("uri", "outcome"), _PARITY)
+def test_models_uri_parity_with_mlflow(uri: str, outcome: str) -> None:
+    utils = pytest.importorskip("mlflow.store.artifact.utils.models")
+    theirs = utils._parse_model_uri(uri)  # MLflow accepts every form in the table
+    if outcome != "same":
+        with pytest.raises(InvalidURIError):
+            parse_uri(uri)
+        return
+    ours = parse_uri(uri)
+    assert ours.model_id == theirs.model_id
+    assert ours.name == theirs.name
+    assert ours.version == (int(theirs.version) if theirs.version is not None else None)
+    assert ours.alias == theirs.alias
+    if theirs.stage is None:
+        assert ours.stage is None
+    else:  # MLflow matches stages case-insensitively at lookup; we canonicalise here
+        assert ours.stage is not None and ours.stage.lower() == theirs.stage.lower()
+
+
+@pytest.mark.interop
+@pytest.mark.parametrize(
+    "uri",
+    ["models:/", "models:/churn/", "models:/churn@", "runs:/", "models:/a/1/c/d"],
+)
+def test_mlflow_refuses_what_we_refuse(uri: str) -> None:
+    """Forms both parsers refuse (MLflow has no sub-paths: a/1/c/d is ours only)."""
+    utils = pytest.importorskip("mlflow.store.artifact.utils.models")
+    if uri.startswith("models:/a/1/"):
+        assert parse_uri(uri).path == "c/d"
+    else:
+        with pytest.raises(InvalidURIError):
+            parse_uri(uri)
+    with pytest.raises(Exception, match="Not a proper"):
+        utils._parse_model_uri(uri)
+
+
+def test_deprecated_aliases_are_the_one_parser() -> None:
+    from modelshelf.registry import parse_models_uri
+    from modelshelf.runs import parse_runs_uri
+
+    assert parse_models_uri("models:/churn/007/sub") == ("churn", "version", "7", "sub")
+    assert parse_models_uri("models:/churn/production") == ("churn", "stage", "Production", "")
+    assert parse_models_uri("models:/churn@champion") == ("churn", "alias", "champion", "")
+    assert parse_runs_uri(f"runs:/{RUN}/model") == (RUN, "model")
+    for bad in ("models://m/1", "models:/m/Prod", "models:/m/00", f"models:/m-{RUN}"):
+        with pytest.raises(InvalidURIError):
+            parse_models_uri(bad)

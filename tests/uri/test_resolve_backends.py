@@ -9,6 +9,7 @@ import pytest
 
 from modelshelf import artifacts
 from modelshelf._shelf import Shelf
+from modelshelf.client import Client
 from modelshelf.errors import (
     AliasNotFoundError,
     ArtifactNotFoundError,
@@ -19,14 +20,9 @@ from modelshelf.errors import (
     StageDeprecationWarning,
     VersionNotFoundError,
 )
-from modelshelf.registry import RegistryClient
 from modelshelf.runs import RunsClient
 from modelshelf.uri import download_uri, local_model_dir, resolve_uri
 from tests.runs._fixtures import Offline, ReadCounter
-
-
-class Client(RunsClient, RegistryClient):
-    """What modelshelf.Client will be: runs and registry on one shelf."""
 
 
 def _tree(root: Path, files: dict[str, bytes]) -> Path:
@@ -231,7 +227,7 @@ def test_logged_model_uri(logged: tuple[Client, str, Path], tmp_path: Path) -> N
     client, run_id, _ = logged
     digest = resolve_uri(f"runs:/{run_id}/model").digest
     assert digest is not None
-    info = client._record_logged_model(run_id, "model", digest)
+    info = client.record_logged_model(run_id, "model", digest)
     r = resolve_uri(f"models:/{info.model_id}")
     assert (r.digest, r.run_id, r.artifact_path, r.model_id) == (
         digest,

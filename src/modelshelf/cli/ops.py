@@ -318,12 +318,12 @@ def copy(
     """
     from modelshelf._shelf import Shelf
     from modelshelf.errors import InvalidURIError
-    from modelshelf.registry import parse_models_uri
+    from modelshelf.uri import parse_uri
 
     if name is None:
-        if not uri.startswith("models:"):
+        name = parse_uri(uri).name
+        if name is None:
             raise InvalidURIError(f"cannot tell the model name from {uri!r}; pass --name NAME")
-        name = parse_models_uri(uri)[0]
     destination = Shelf(to_url, **parse_key_values(to_options, "--to-storage-option"))
     tag_map = {k: str(v) for k, v in parse_key_values(tags, "--tag").items()} or None
     copied = state.client().copy_model_version(

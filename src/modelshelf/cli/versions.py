@@ -62,7 +62,7 @@ def show_version(state: State, name: str, version: str) -> None:
     if version.isdigit():
         found = client.get_model_version(name, version)
     elif version.lower() == "latest":
-        found, _ = client.resolve_model_uri(f"models:/{name}@latest")
+        found = client.resolve_version(name)
     else:
         found = client.get_model_version_by_alias(name, version.removeprefix("@"))
     emit(state, found, lambda: version_details(found))
@@ -100,8 +100,7 @@ def create_version(
         client.create_registered_model(name)
     except ModelExistsError:
         pass
-    if run_id is None and source.startswith("runs:/"):
-        run_id = source[len("runs:/") :].split("/", 1)[0] or None
+    # A runs:/ or models:/ source names its run itself (the version's lineage).
     created = client.create_model_version(
         name, source, run_id=run_id, tags=tag_map, description=description
     )

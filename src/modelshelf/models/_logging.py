@@ -104,7 +104,7 @@ def log_model(
         digest = client.shelf.blobs.put_tree(local, prefix=path)
         # The tree is on the shelf now, so this only records the path (no bytes move).
         client.log_artifacts(run_id, str(local), path)
-    client._record_logged_model(
+    client.record_logged_model(
         run_id, path, digest, flavors=sorted(saved.flavors), model_id=model_id
     )
     version = None

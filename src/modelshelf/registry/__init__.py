@@ -14,8 +14,10 @@ from modelshelf.registry._api import RegistryClient, parse_models_uri
 from modelshelf.registry._audit import RegistryProblem, RegistryVerifyReport
 from modelshelf.registry._entities import ModelVersion, PagedList, RegisteredModel, RegistryChange
 from modelshelf.registry._repair import RepairPlan, RepairStep
+from modelshelf.registry._source import ModelSource, SourceResolver
 
 __all__ = [
+    "ModelSource",
     "ModelVersion",
     "PagedList",
     "RegisteredModel",
@@ -25,5 +27,6 @@ __all__ = [
     "RegistryVerifyReport",
     "RepairPlan",
     "RepairStep",
+    "SourceResolver",
     "parse_models_uri",
 ]

@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 import threading
 import warnings
 from collections.abc import Callable, Sequence
@@ -17,15 +15,11 @@ from typing import Any, TypeVar
 
 from modelshelf._actor import whoami
 from modelshelf._shelf import Shelf, get_shelf
-from modelshelf.cas import Digest
 from modelshelf.errors import (
     AliasNotFoundError,
     InvalidInputError,
     InvalidURIError,
-    MalformedMetadataError,
     ModelExistsError,
-    NotFoundError,
-    ObjectNotFoundError,
     StageDeprecationWarning,
     UnsafeBackendError,
     VersionNotFoundError,
@@ -47,8 +41,9 @@ from modelshelf.registry._names import (
 )
 from modelshelf.registry._repair import RepairPlan, plan_repair
 from modelshelf.registry._replica import Replica, replica_for
+from modelshelf.registry._source import ModelSource, SourceResolver
 from modelshelf.registry._state import ModelRec, RegistryState, VersionRec
-from modelshelf.storage import redact, redact_url
+from modelshelf.storage import redact_url
 
 __all__ = ["RegistryClient", "parse_models_uri"]
 
@@ -69,37 +64,28 @@ def _stage_warning() -> None:
 
 
 def parse_models_uri(uri: str) -> tuple[str, str, str, str]:
-    """Split ``models:/name/3``, ``models:/name@alias``, ``models:/name/latest`` or
-    ``models:/name/Production`` (+ an optional ``/sub/path``).
+    """Deprecated alias of :func:`modelshelf.uri.parse_uri` for ``models:/`` URIs.
 
     Returns:
         ``(name, kind, selector, subpath)`` with kind ``version``, ``alias``, ``latest`` or
-        ``stage``.
+        ``stage`` (selector: the version number, alias or canonical stage).
 
     Raises:
         InvalidURIError: not a proper ``models:/`` URI for a registered model.
     """
-    if not isinstance(uri, str) or not uri.startswith("models:"):
-        raise InvalidURIError(f"not a models:/ URI: {uri!r}")
-    rest = uri[len("models:") :].lstrip("/")
-    bad = InvalidURIError(
-        f"not a proper models:/ URI: {uri!r}; use models:/<name>/<version>, "
-        "models:/<name>@<alias>, models:/<name>/latest or models:/<name>/<stage>"
-    )
-    first, _, tail = rest.partition("/")
-    if "@" in first:
-        name, _, alias = first.rpartition("@")
-        if not name or not alias:
-            raise bad
-        return name, ("latest" if alias.lower() == "latest" else "alias"), alias, tail
-    suffix, _, sub = tail.partition("/")
-    if not first or not suffix:
-        raise bad
-    if suffix.isascii() and suffix.isdigit():
-        return first, "version", suffix, sub
-    if suffix.lower() == "latest":
-        return first, "latest", suffix, sub
-    return first, "stage", suffix, sub
+    from modelshelf.uri._parse import parse_uri  # compatibility shim: the uri layer parses
+
+    parsed = parse_uri(uri)
+    if parsed.scheme != "models" or parsed.name is None:
+        raise InvalidURIError(f"not a models:/ URI for a registered model: {uri!r}")
+    kind = parsed.selector or ""
+    selector = {
+        "version": str(parsed.version),
+        "alias": parsed.alias,
+        "stage": parsed.stage,
+        "latest": "latest",
+    }[kind]
+    return parsed.name, kind, selector or "", parsed.path
 
 
 class RegistryClient:
@@ -125,6 +111,8 @@ class RegistryClient:
         trust_from: ``SEQ:SHA256`` of a commit recorded before signing was turned on (default
             ``MODELSHELF_TRUST_FROM``): commits up to it are accepted unsigned when the log
             still holds exactly that commit; every later one must be signed.
+        source_resolver: turns a ``create_model_version`` source (folder, URL, URI) into a
+            :class:`ModelSource` on this shelf; default :func:`modelshelf.uri.resolve_source`.
         **storage_options: passed to fsspec when ``shelf`` is a URL.
     """
 
@@ -138,6 +126,7 @@ class RegistryClient:
         trusted_keys: Any = None,
         policy: Any = None,
         trust_from: str | None = None,
+        source_resolver: SourceResolver | None = None,
         **storage_options: Any,
     ) -> None:
         if (
@@ -149,6 +138,7 @@ class RegistryClient:
                 f"checkpoint_interval must be a whole number ≥ 0, got {checkpoint_interval!r}"
             )
         self.shelf = get_shelf(shelf, **storage_options)
+        self._reg_resolver = source_resolver
         self._reg_single_writer = bool(single_writer)
         self._reg_checkpoint_interval = checkpoint_interval
         url = self.shelf.url
@@ -381,79 +371,21 @@ class RegistryClient:
         self._reg_commit(plan)
 
     # ===================================================================== versions
-    def _resolve_source(self, source: str) -> tuple[Digest, dict[str, str]]:
-        """Turn a version's ``source`` into a tree digest on this shelf (+ lineage fields).
+    def _reg_source(self, source: str | os.PathLike[str] | ModelSource) -> ModelSource:
+        if isinstance(source, ModelSource):
+            return source
+        if self._reg_resolver is None:
+            # The resolver lives above the registry (modelshelf.uri); a RegistryClient made
+            # by hand borrows the default one, bound to this shelf.
+            from modelshelf.uri._source import resolve_source
 
-        Handles a local folder (``file://`` too), an fsspec URL of a folder (downloaded, then
-        stored) and ``sha256:<hex>`` (a tree already on the shelf). Subclasses extend it for
-        ``runs:/`` and ``models:/`` URIs.
-
-        Raises:
-            NotFoundError: the folder or tree does not exist.
-            InvalidInputError: the source is a file, not a folder, or a blob, not a tree.
-            InvalidURIError: a scheme this client cannot resolve.
-        """
-        if isinstance(source, Digest) or (isinstance(source, str) and source.startswith("sha256:")):
-            return self._reg_check_tree(Digest.parse(source)), {}
-        if not isinstance(source, (str, os.PathLike)):
-            raise InvalidInputError(f"source must be a folder path, URL or digest, got {source!r}")
-        text = os.fspath(source)
-        if "://" in text and not text.startswith("file://"):
-            return self._reg_fetch_remote(text)
-        path = text[len("file://") :] if text.startswith("file://") else text
-        if not os.path.exists(path):
-            raise NotFoundError(f"model source {text!r} does not exist")
-        if not os.path.isdir(path):
-            raise InvalidInputError(f"model source {text!r} is a file; register a folder")
-        return self.shelf.blobs.put_tree(path), {}
-
-    def _reg_check_tree(self, digest: Digest) -> Digest:
-        try:
-            self.shelf.blobs.read_tree(digest)
-        except ObjectNotFoundError:
-            raise ObjectNotFoundError(
-                f"tree {digest} is not on the shelf {self.shelf.url}; store the folder first "
-                "(or pass the folder itself as source)"
-            ) from None
-        except MalformedMetadataError:
-            raise InvalidInputError(
-                f"{digest} is a blob, not a tree manifest; a version's source must be a folder"
-            ) from None
-        return digest
-
-    def _reg_fetch_remote(self, url: str) -> tuple[Digest, dict[str, str]]:
-        scheme = url.split("://", 1)[0].lower()
-        if scheme in ("runs", "models"):
-            raise InvalidURIError(
-                f"cannot resolve {redact_url(url)!r} here: {scheme}:/ sources need modelshelf.Client"
-            )
-        import fsspec
-
-        shelf_scheme = self.shelf.url.split("://", 1)[0].lower() if "://" in self.shelf.url else ""
-        options = dict(getattr(self.shelf, "storage_options", {})) if scheme == shelf_scheme else {}
-        try:
-            fs, path = fsspec.core.url_to_fs(url, **options)
-        except (ImportError, ValueError) as exc:
-            raise InvalidURIError(
-                f"cannot open model source {redact_url(url)!r}: {redact(str(exc))}"
-            ) from None
-        if not fs.isdir(path):
-            if fs.exists(path):
-                raise InvalidInputError(
-                    f"model source {redact_url(url)!r} is a file; register a folder"
-                )
-            raise NotFoundError(f"model source {redact_url(url)!r} does not exist")
-        tmp = tempfile.mkdtemp(prefix="modelshelf-source-")
-        try:
-            fs.get(path.rstrip("/") + "/", tmp + "/", recursive=True)
-            return self.shelf.blobs.put_tree(tmp), {}
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+            self._reg_resolver = partial(resolve_source, shelf=self.shelf, registry=self)
+        return self._reg_resolver(source)
 
     def create_model_version(
         self,
         name: str,
-        source: str,
+        source: str | os.PathLike[str] | ModelSource,
         run_id: str | None = None,
         tags: dict[str, Any] | None = None,
         run_link: str | None = None,
@@ -469,7 +401,9 @@ class RegistryClient:
         ``1 + the highest ever used`` (never reused, even after a delete).
 
         Args:
-            source: a local folder, an fsspec URL of a folder, or ``sha256:<tree digest>``.
+            source: a local folder, an fsspec URL of a folder, ``sha256:<tree digest>``,
+                ``runs:/<run_id>/<path>``, ``models:/…``, or a :class:`ModelSource` the
+                caller resolved.
             local_model_path: if given, files are read from here while ``source`` is recorded.
 
         Raises:
@@ -490,7 +424,9 @@ class RegistryClient:
         known = self._reg_replica.state
         if known is None or name not in known.models:  # fail before uploading anything
             self._reg_read(lambda s: s.model(name))
-        digest, lineage = self._resolve_source(local_model_path or source)
+        resolved = self._reg_source(local_model_path or source)
+        digest, lineage = resolved.digest, resolved.lineage
+        recorded = source.uri if isinstance(source, ModelSource) else str(source)
         if run_id is None and lineage.get("run_id"):
             run_id = lineage["run_id"]  # registered from runs:/…: the version names its run
         self._reg_fault("after_blobs")
@@ -506,7 +442,7 @@ class RegistryClient:
                 "name": name,
                 "version": model.next_version,
                 "digest": str(digest),
-                "source": redact_url(str(source)),
+                "source": redact_url(recorded),
                 "run_id": run_id,
                 "run_link": redact_url(run_link) if run_link else run_link,
                 "description": description,
@@ -805,8 +741,47 @@ class RegistryClient:
             )
         return state.to_model_version(model, model.versions[number])
 
+    def resolve_version(
+        self,
+        name: str,
+        *,
+        version: int | str | None = None,
+        alias: str | None = None,
+        stage: str | None = None,
+    ) -> ModelVersion:
+        """The version a ``models:/`` URI selects: by number, by alias, the newest in a stage
+        (deprecated, warns StageDeprecationWarning), or the newest of all (none given).
+
+        Raises:
+            InvalidInputError: more than one of ``version``, ``alias`` and ``stage``, or an
+                unknown stage.
+            ModelNotFoundError, VersionNotFoundError, AliasNotFoundError: nothing matches.
+        """
+        if sum(x is not None for x in (version, alias, stage)) > 1:
+            raise InvalidInputError("pass at most one of version, alias and stage")
+        name = check_model_name(name)
+        if version is not None:
+            return self.get_model_version(name, version)
+        if alias is not None:
+            return self.get_model_version_by_alias(name, alias)
+        canonical = None
+        if stage is not None:
+            canonical = check_stage(stage)
+            _stage_warning()
+
+        def run(state: RegistryState) -> ModelVersion:
+            model = state.model(name)
+            rec = state.latest_version(model, canonical)
+            if rec is None:
+                where = f" in stage {canonical}" if canonical else ""
+                raise VersionNotFoundError(f"registered model {name!r} has no version{where}")
+            return state.to_model_version(model, rec)
+
+        return self._reg_read(run)
+
     def resolve_model_uri(self, uri: str) -> tuple[ModelVersion, str]:
-        """Resolve ``models:/name/3``, ``name@alias``, ``name/latest``, ``name/<stage>``.
+        """Resolve ``models:/name/3``, ``name@alias``, ``name/latest``, ``name/<stage>``
+        (parsed by :func:`modelshelf.uri.parse_uri`).
 
         Returns:
             The version and the sub-path after the selector ('' if none).
@@ -815,26 +790,40 @@ class RegistryClient:
             InvalidURIError: malformed URI. ModelNotFoundError, VersionNotFoundError,
             AliasNotFoundError: nothing matches.
         """
-        name, kind, selector, sub = parse_models_uri(uri)
-        name = check_model_name(name)
-        if kind == "version":
-            return self.get_model_version(name, selector), sub
-        if kind == "alias":
-            return self.get_model_version_by_alias(name, selector), sub
-        stage = None
-        if kind == "stage":
-            stage = check_stage(selector)
-            _stage_warning()
+        from modelshelf.uri._parse import parse_uri  # compatibility shim: the uri layer parses
 
-        def run(state: RegistryState) -> ModelVersion:
-            model = state.model(name)
-            rec = state.latest_version(model, stage)
-            if rec is None:
-                where = f" in stage {stage}" if stage else ""
-                raise VersionNotFoundError(f"registered model {name!r} has no version{where}")
-            return state.to_model_version(model, rec)
+        parsed = parse_uri(uri)
+        if parsed.scheme != "models" or parsed.name is None:
+            raise InvalidURIError(f"not a models:/ URI for a registered model: {uri!r}")
+        mv = self.resolve_version(
+            parsed.name, version=parsed.version, alias=parsed.alias, stage=parsed.stage
+        )
+        return mv, parsed.path
 
-        return self._reg_read(run), sub
+    def live_version_digests(self, since_ms: int) -> list[tuple[str, str]]:
+        """Every version live now or at any moment since ``since_ms`` (ms since the epoch),
+        as ``(tree digest, "'name' version N")``: what garbage collection must keep.
+
+        Replays from the state at ``since_ms`` (a checkpoint plus a short replay) to the
+        head, collecting every version created on the way: that also covers versions of
+        models deleted since, which leave no tombstone in the state.
+        """
+        replica = self._reg_replica
+        found: list[tuple[str, str]] = []
+        state = _audit.state_as_of(replica, since_ms)
+        for model in state.models.values():
+            for rec in state.live_versions(model):
+                found.append((rec.digest, f"{model.name!r} version {rec.version}"))
+        changes: list[RegistryChange] = []
+        state = _audit.replay(replica, start=state, changes=changes)
+        for change in changes:
+            if change.action == "create_version" and change.new:
+                found.append((str(change.new), f"{change.name!r} version {change.version}"))
+        for model in state.models.values():
+            for rec in model.versions.values():
+                if rec.deleted_timestamp is None or rec.deleted_timestamp > since_ms:
+                    found.append((rec.digest, f"{model.name!r} version {rec.version}"))
+        return found
 
     # ======================================================================== audit
     def get_registry_history(

@@ -21,7 +21,6 @@ from modelshelf.errors import (
     ArtifactExistsError,
     InvalidInputError,
     InvalidNameError,
-    InvalidURIError,
     NotFoundError,
     ObjectNotFoundError,
 )
@@ -62,7 +61,7 @@ from modelshelf.runs._search import (
     parse_order_by,
     sort_runs,
 )
-from modelshelf.runs._uris import parse_runs_uri, runs_uri
+from modelshelf.runs._uris import runs_uri
 from modelshelf.storage import Storage
 
 __all__ = ["MetricHistory", "RunsClient"]
@@ -101,11 +100,6 @@ class RunsClient:
         self._runs_storage = _records_storage(self.shelf.storage, signing_key, trusted_keys)
         self._runs_records = RunRecords(self._runs_storage)
         self._runs_artifacts = ArtifactIndex(self._runs_storage, self.shelf.blobs)
-        mro = type(self).__mro__
-        following = mro[mro.index(RunsClient) + 1]
-        if following is not object:
-            # Cooperative with Client(RunsClient, RegistryClient): one shelf, opened once.
-            super().__init__(self.shelf)  # type: ignore[call-arg]
 
     # -------------------------------------------------------------------------- experiments
     def create_experiment(self, name: str, tags: Mapping[str, Any] | None = None) -> str:
@@ -141,6 +135,14 @@ class RunsClient:
         """
         check_experiment_name(name)
         return self._runs_records.get_experiment(experiment_id_for(name))
+
+    def ensure_experiment(self, name: str) -> Experiment:
+        """The experiment called ``name``, created if absent (what ``set_experiment`` does).
+
+        Raises:
+            InvalidNameError: ``name`` is not a valid experiment name.
+        """
+        return self._runs_records.ensure_experiment(name)
 
     def search_experiments(self) -> list[Experiment]:
         """Every experiment on the shelf, oldest first."""
@@ -285,6 +287,31 @@ class RunsClient:
         """
         self._runs_records.log_params(run_id, {check_name(key, "param"): value})
         return value
+
+    def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
+        """Log several write-once params in one record.
+
+        Raises:
+            ImmutableValueError: a param already holds another value.
+            RunNotFoundError: no such run.
+        """
+        self._runs_records.log_params(run_id, params)
+
+    def log_metrics(self, run_id: str, metrics: Sequence[Metric]) -> None:
+        """Append several :class:`Metric` values in one record (nothing is rewritten).
+
+        Raises:
+            RunNotFoundError: no such run.
+        """
+        self._runs_records.log_metrics(run_id, list(metrics))
+
+    def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
+        """Set several tags in one record (the newest value of each wins).
+
+        Raises:
+            RunNotFoundError: no such run.
+        """
+        self._runs_records.set_tags(run_id, tags)
 
     def log_metric(
         self,
@@ -448,15 +475,15 @@ class RunsClient:
             ArtifactNotFoundError: nothing is logged at ``path`` (names what is).
         """
         path = clean_artifact_path(path)
-        located = self._runs_locate(run_id, path)
+        located = self.locate_artifact(run_id, path)
         base = (
             Path(dst_path) if dst_path is not None else Path(tempfile.mkdtemp(prefix="modelshelf-"))
         )
         dest = base.joinpath(*path.split("/")) if path else base
         return str(materialise(self.shelf.blobs, located.kind, located.digest, located.tree, dest))
 
-    def _runs_locate(self, run_id: str, path: str | None) -> Located:
-        """What ``runs:/<run_id>/<path>`` names (the runs part of the one resolver).
+    def locate_artifact(self, run_id: str, path: str | None) -> Located:
+        """What ``runs:/<run_id>/<path>`` names (the runs part of :mod:`modelshelf.uri`).
 
         Raises:
             RunNotFoundError: no such run.
@@ -466,7 +493,7 @@ class RunsClient:
         return self._runs_artifacts.locate(run_id, path)
 
     # ------------------------------------------------------------------------------- lineage
-    def _record_logged_model(
+    def record_logged_model(
         self,
         run_id: str,
         artifact_path: str,
@@ -546,58 +573,6 @@ class RunsClient:
         if value is None:
             raise NotFoundError(f"no logged model {model_id!r} on the shelf {self.shelf.url}")
         return LoggedModelInfo.from_dict(loads(value))
-
-    def _resolve_source(self, source: str) -> tuple[Digest, dict[str, str]]:
-        """Turn a model-version source into a tree digest plus lineage fields.
-
-        ``runs:/<run_id>/<path>`` resolves here, with lineage ``{run_id, artifact_path}``;
-        ``models:/…`` goes through the one URI resolver; anything else (local folders,
-        folder URLs, ``sha256:``) goes to the next class (the registry).
-
-        Raises:
-            InvalidURIError: a malformed URI, or a source that names a file, not a folder.
-            RunNotFoundError, ArtifactNotFoundError: the run or path does not exist.
-        """
-        text = str(source)
-        if text.startswith("runs:"):
-            run_id, path = parse_runs_uri(text)
-            located = self._runs_locate(run_id, path)
-            digest = self._runs_stored_tree(located, text)
-            return digest, {"run_id": run_id, "artifact_path": path}
-        if text.startswith("models:"):
-            # The uri layer sits above runs; Client composes both, so this call goes upward
-            # on purpose, lazily, to keep exactly one models:/ resolver.
-            from modelshelf.uri import resolve_uri
-
-            resolved = resolve_uri(text, shelf=self.shelf)
-            if resolved.kind != "tree" or resolved.digest is None:
-                raise InvalidURIError(f"model source {text!r} names a file; register a folder")
-            if resolved.tree is not None and not self.shelf.blobs.exists(resolved.digest):
-                self.shelf.blobs.put_manifest(resolved.tree)
-            lineage = {}
-            if resolved.run_id:
-                lineage["run_id"] = resolved.run_id
-            if resolved.artifact_path:
-                lineage["artifact_path"] = resolved.artifact_path
-            return resolved.digest, lineage
-        parent = getattr(super(), "_resolve_source", None)
-        if parent is None:
-            raise InvalidURIError(
-                f"cannot register {text!r}: use a runs:/ or models:/ URI, or a Client with "
-                "a registry for folders and sha256: digests"
-            )
-        result: tuple[Digest, dict[str, str]] = parent(source)
-        return result
-
-    def _runs_stored_tree(self, located: Located, uri: str) -> Digest:
-        if located.kind != "tree" or located.tree is None:
-            raise InvalidURIError(
-                f"{uri!r} names a single file; a model version's source must be a folder"
-            )
-        stored = located.root == located.digest  # the logged tree itself, not a part of it
-        if not stored and not self.shelf.blobs.exists(located.digest):
-            self.shelf.blobs.put_manifest(located.tree)
-        return located.digest
 
     # ------------------------------------------------------------------------------ helpers
     def _runs_to_run(self, record: RunRecord) -> Run:

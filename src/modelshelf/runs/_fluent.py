@@ -165,7 +165,7 @@ def set_experiment(
     if experiment_id is not None:
         exp = client.get_experiment(str(experiment_id))
     else:
-        exp = client._runs_records.ensure_experiment(experiment_name)  # type: ignore[arg-type]
+        exp = client.ensure_experiment(experiment_name)  # type: ignore[arg-type]
     _active_experiment = exp.name
     return exp
 
@@ -303,7 +303,7 @@ def log_params(params: Mapping[str, Any]) -> None:
     Raises:
         ImmutableValueError: a param already holds another value.
     """
-    _client()._runs_records.log_params(_run_id(), params)
+    _client().log_params(_run_id(), params)
 
 
 def log_metric(
@@ -322,7 +322,7 @@ def log_metrics(
     """Append several metric values to the active run (one object)."""
     ts = timestamp or now_ms()
     batch = [make_metric(k, v, ts, step) for k, v in metrics.items()]
-    _client()._runs_records.log_metrics(_run_id(), batch)
+    _client().log_metrics(_run_id(), batch)
 
 
 def set_tag(key: str, value: Any) -> None:
@@ -332,7 +332,7 @@ def set_tag(key: str, value: Any) -> None:
 
 def set_tags(tags: Mapping[str, Any]) -> None:
     """Set several tags on the active run."""
-    _client()._runs_records.set_tags(_run_id(), tags)
+    _client().set_tags(_run_id(), tags)
 
 
 def delete_tag(key: str) -> None:

@@ -1,10 +1,6 @@
-"""``runs:/<run_id>/<path>`` URIs (the runs layer owns their syntax)."""
+"""``runs:/<run_id>/<path>`` URIs: the runs layer writes them; :mod:`modelshelf.uri` parses them."""
 
 from __future__ import annotations
-
-from modelshelf.errors import InvalidPathError, InvalidURIError
-from modelshelf.runs._artifacts import clean_artifact_path
-from modelshelf.runs._layout import check_run_id
 
 __all__ = ["parse_runs_uri", "runs_uri"]
 
@@ -16,24 +12,11 @@ def runs_uri(run_id: str, path: str = "") -> str:
 
 
 def parse_runs_uri(uri: str) -> tuple[str, str]:
-    """Split ``runs:/<run_id>[/<path>]`` into the run id and the artifact path (``""``: root).
+    """Deprecated alias of :func:`modelshelf.uri.parse_runs_uri` (the one URI parser).
 
     Raises:
-        InvalidURIError: not of that form, the id is not 32 hex, or the path escapes the run.
+        InvalidURIError: not a proper ``runs:/`` URI.
     """
-    if not isinstance(uri, str) or not uri.startswith("runs:/"):
-        raise InvalidURIError(f"{uri!r} is not a runs:/ URI (expected 'runs:/<run_id>/<path>')")
-    rest = uri[len("runs:/") :]
-    if rest.startswith("/"):
-        rest = rest.lstrip("/")  # runs:///id/path is accepted by MLflow too
-    run_id, _, path = rest.partition("/")
-    if not run_id:
-        raise InvalidURIError(f"{uri!r} names no run (expected 'runs:/<run_id>/<path>')")
-    if check_run_id(run_id) is None:
-        raise InvalidURIError(
-            f"{uri!r}: {run_id!r} is not a run id (run ids are 32 lowercase hex characters)"
-        )
-    try:
-        return run_id, clean_artifact_path(path)
-    except InvalidPathError as exc:
-        raise InvalidURIError(f"{uri!r}: {exc}") from exc
+    from modelshelf.uri._parse import parse_runs_uri as parse  # compatibility shim, upward
+
+    return parse(uri)

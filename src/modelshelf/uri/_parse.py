@@ -6,12 +6,13 @@ import os
 import re
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import unquote
 
 from modelshelf.cas import Digest, check_relpath
-from modelshelf.errors import InvalidInputError, InvalidURIError
-from modelshelf.runs import parse_runs_uri
+from modelshelf.errors import InvalidInputError, InvalidPathError, InvalidURIError
+from modelshelf.runs import check_run_id, clean_artifact_path
 
-__all__ = ["ParsedURI", "parse_uri"]
+__all__ = ["ParsedURI", "parse_runs_uri", "parse_uri"]
 
 _STAGES = {"none": "None", "staging": "Staging", "production": "Production", "archived": "Archived"}
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
@@ -47,7 +48,13 @@ class ParsedURI:
 
 
 def parse_uri(uri: str | os.PathLike[str]) -> ParsedURI:
-    """Split ``uri`` into its parts.
+    """Split ``uri`` into its parts: the one parser of every URI form modelshelf reads.
+
+    The ``models:/`` and ``runs:/`` forms follow MLflow's parser: stages and ``latest`` match
+    case-insensitively, versions are ASCII digits (``007`` is version 7, ``0`` is refused),
+    ``models:///name/1`` equals ``models:/name/1``. A ``models://<profile>/…`` or
+    ``runs://<profile>/…`` URI names another tracking server (a Databricks profile in
+    MLflow) and is refused. Beyond MLflow, a sub-path may follow a version, alias or run.
 
     Raises:
         InvalidURIError: a malformed ``runs:/``, ``models:/`` or ``sha256:`` URI, or a scheme
@@ -82,6 +89,7 @@ def parse_uri(uri: str | os.PathLike[str]) -> ParsedURI:
                 path = path[2:]
                 if path.startswith("localhost/"):
                     path = path[len("localhost") :]
+            path = unquote(path)  # as MLflow's local_file_uri_to_path: file:///a%20b is 'a b'
         return ParsedURI(text, "local", location=path)
     if scheme in _UNSUPPORTED:
         raise InvalidURIError(
@@ -98,6 +106,34 @@ def parse_uri(uri: str | os.PathLike[str]) -> ParsedURI:
     if scheme not in known_implementations and scheme not in registry:
         raise InvalidURIError(f"{text!r}: no filesystem is known for the scheme {scheme!r}")
     return ParsedURI(text, "fsspec", location=text)
+
+
+def parse_runs_uri(uri: str) -> tuple[str, str]:
+    """Split ``runs:/<run_id>[/<path>]`` into the run id and the artifact path (``""``: root).
+
+    Raises:
+        InvalidURIError: not of that form, the id is not 32 hex, or the path escapes the run.
+    """
+    if not isinstance(uri, str) or not uri[:5].lower() == "runs:" or uri[5:6] != "/":
+        raise InvalidURIError(f"{uri!r} is not a runs:/ URI (expected 'runs:/<run_id>/<path>')")
+    rest = uri[len("runs:/") :]
+    if rest.startswith("/") and not rest.startswith("//"):
+        raise InvalidURIError(
+            f"{uri!r}: runs:// with a profile or host names another tracking server, which "
+            "is not supported; write runs:/<run_id>/<path>"
+        )
+    rest = rest.lstrip("/")  # runs:///id/path is accepted by MLflow too
+    run_id, _, path = rest.partition("/")
+    if not run_id:
+        raise InvalidURIError(f"{uri!r} names no run (expected 'runs:/<run_id>/<path>')")
+    if check_run_id(run_id) is None:
+        raise InvalidURIError(
+            f"{uri!r}: {run_id!r} is not a run id (run ids are 32 lowercase hex characters)"
+        )
+    try:
+        return run_id, clean_artifact_path(path)
+    except InvalidPathError as exc:
+        raise InvalidURIError(f"{uri!r}: {exc}") from exc
 
 
 def _parse_models(text: str) -> ParsedURI:

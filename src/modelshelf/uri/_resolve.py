@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from modelshelf._shelf import Shelf, get_shelf
 from modelshelf.cas import Digest, Tree
 from modelshelf.errors import ArtifactNotFoundError, MissingDependencyError, ObjectNotFoundError
 from modelshelf.runs import RunsClient
 from modelshelf.uri._parse import ParsedURI, parse_uri
+
+if TYPE_CHECKING:
+    from modelshelf.registry import RegistryClient
 
 __all__ = ["Resolved", "resolve_uri"]
 
@@ -63,6 +66,8 @@ def resolve_uri(
     shelf: str | Shelf | None = None,
     *,
     storage_options: dict[str, Any] | None = None,
+    runs: RunsClient | None = None,
+    registry: RegistryClient | None = None,
 ) -> Resolved:
     """Resolve a model or artifact URI to a digest (and lineage), reading as little as it can.
 
@@ -70,6 +75,8 @@ def resolve_uri(
     ``models:/<name>/<stage>``, ``models:/m-<id>`` (a logged model), each optionally followed
     by ``/<path>``; ``runs:/<run_id>/<path>``; ``sha256:<hex>[/<path>]``; a local path or
     ``file://`` URL; an fsspec folder URL (``s3://…``, read with ``storage_options``).
+    ``runs`` and ``registry`` are the clients that read runs and versions (default: new ones
+    on ``shelf``, with the keys of the environment).
 
     Raises:
         InvalidURIError: the URI is malformed.
@@ -83,9 +90,10 @@ def resolve_uri(
     if parsed.scheme == "fsspec":
         return _resolve_fsspec(parsed, storage_options or {})
     shelf_obj = get_shelf(shelf)
+    runs = runs or RunsClient(shelf_obj)
     if parsed.scheme == "runs":
         assert parsed.run_id is not None
-        located = RunsClient(shelf_obj)._runs_locate(parsed.run_id, parsed.path)
+        located = runs.locate_artifact(parsed.run_id, parsed.path)
         return Resolved(
             uri=parsed.uri, scheme="runs", kind=located.kind, digest=located.digest,
             path=parsed.path, root=located.root, tree=located.tree, size=located.size,
@@ -94,7 +102,7 @@ def resolve_uri(
         )  # fmt: skip
     if parsed.scheme == "sha256":
         return _resolve_digest(parsed, shelf_obj)
-    return _resolve_models(parsed, shelf_obj)
+    return _resolve_models(parsed, shelf_obj, runs, registry)
 
 
 def _resolve_local(parsed: ParsedURI) -> Resolved:
@@ -172,10 +180,12 @@ def _within(
     return "tree", inner.digest, inner, inner.size
 
 
-def _resolve_models(parsed: ParsedURI, shelf: Shelf) -> Resolved:
+def _resolve_models(
+    parsed: ParsedURI, shelf: Shelf, runs: RunsClient, registry: RegistryClient | None
+) -> Resolved:
     if parsed.selector == "logged":
         assert parsed.model_id is not None
-        logged = RunsClient(shelf).get_logged_model(parsed.model_id)
+        logged = runs.get_logged_model(parsed.model_id)
         root = Digest.parse(logged.digest)
         tree = shelf.blobs.read_tree(root)
         return Resolved(
@@ -183,9 +193,19 @@ def _resolve_models(parsed: ParsedURI, shelf: Shelf) -> Resolved:
             run_id=logged.run_id, artifact_path=logged.artifact_path,
             model_id=logged.model_id, immutable=True,
         )  # fmt: skip
-    mv = _model_version(parsed, shelf)
+    if registry is None:
+        from modelshelf.registry import RegistryClient
+
+        registry = RegistryClient(shelf)
+    assert parsed.name is not None
+    mv = registry.resolve_version(
+        parsed.name,
+        version=parsed.version,
+        alias=parsed.alias,
+        stage=parsed.stage,
+    )
     root = Digest.parse(mv.digest)
-    _check_lineage(mv, shelf)
+    _check_lineage(mv, shelf, runs)
     tree = shelf.blobs.read_tree(root)
     what = f"{parsed.uri!r} (model {mv.name!r} version {mv.version})"
     kind, digest, sub_tree, size = _within(tree, root, parsed.path, what)
@@ -199,7 +219,7 @@ def _resolve_models(parsed: ParsedURI, shelf: Shelf) -> Resolved:
     )  # fmt: skip
 
 
-def _check_lineage(mv: Any, shelf: Shelf) -> None:
+def _check_lineage(mv: Any, shelf: Shelf, runs: RunsClient) -> None:
     """With trusted keys, a version registered from ``runs:/`` must still match its run's
     signed pointer: a swapped or unsigned pointer raises SignatureError naming it."""
     lineage = dict(getattr(mv, "lineage", None) or {})
@@ -216,7 +236,7 @@ def _check_lineage(mv: Any, shelf: Shelf) -> None:
     seen = (shelf.url, run_id, path, mv.digest, trust)
     if seen in _LINEAGE_CHECKED:  # pointers are write-once: once per process is enough
         return
-    located = RunsClient(shelf)._runs_locate(run_id, path)
+    located = runs.locate_artifact(run_id, path)
     if located.digest != Digest.parse(mv.digest):
         raise SignatureError(
             f"model {mv.name!r} version {mv.version} is {mv.digest}, but its run's signed "
@@ -226,17 +246,3 @@ def _check_lineage(mv: Any, shelf: Shelf) -> None:
 
 
 _LINEAGE_CHECKED: set[tuple[str, str, str, str, str]] = set()
-
-
-def _model_version(parsed: ParsedURI, shelf: Shelf) -> Any:
-    """The registry picks the version (alias, latest, stage rules live there, once)."""
-    from modelshelf.registry import RegistryClient
-
-    selector = {
-        "version": f"/{parsed.version}",
-        "alias": f"@{parsed.alias}",
-        "latest": "/latest",
-        "stage": f"/{parsed.stage}",
-    }[parsed.selector or ""]
-    mv, _ = RegistryClient(shelf).resolve_model_uri(f"models:/{parsed.name}{selector}")
-    return mv
