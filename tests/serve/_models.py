@@ -1,0 +1,31 @@
+"""Models the serving tests register (importable, so the server process unpickles them)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from modelshelf.pyfunc import PythonModel
+
+
+class BumpModel(PythonModel):
+    """a + b, plus the ``bump`` param: shows params reach the model through the server."""
+
+    def predict(
+        self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> Any:
+        bump = float((params or {}).get("bump", 0.0))
+        return (model_input["a"] + model_input["b"]).to_numpy() + bump
+
+
+class BrokenModel(PythonModel):
+    """Saves fine, fails to load: a version the server must leave unserved."""
+
+    def load_context(self, context: Any) -> None:
+        if context.artifacts is not None and "fail" in context.artifacts:
+            raise RuntimeError("this version is broken on purpose")
+
+    def predict(self, context: Any, model_input: Any) -> Any:
+        return np.zeros(len(model_input))
