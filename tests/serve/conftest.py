@@ -105,16 +105,22 @@ class Server:
 ServerFactory = Callable[..., Server]
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def start_server(
     serve_shelf: ServeShelf, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServerFactory]:
-    """``start(model_uri, *extra_args) -> Server``: ``modelshelf serve`` on a free port."""
+    """``start(model_uri, *extra_args) -> Server``: ``modelshelf serve`` on a free port; the
+    same arguments in one module share one server (tests of one module must not move the
+    alias another one follows)."""
     from tests.serve._http import status
 
     started: list[ServerProcess] = []
+    servers: dict[tuple[str, ...], Server] = {}
 
     def start(model_uri: str, *extra: str) -> Server:
+        key = (model_uri, *extra)
+        if key in servers and servers[key].process.process is not None:
+            return servers[key]
         port = free_port()
         process = ServerProcess(
             f"serve-{uuid.uuid4().hex[:8]}",
@@ -129,7 +135,8 @@ def start_server(
         started.append(process)
         base = f"http://127.0.0.1:{port}"
         process.wait_until(lambda: status(f"{base}/ping") == 200, timeout=60)
-        return Server(process, base)
+        servers[key] = Server(process, base)
+        return servers[key]
 
     yield start
     for process in started:
