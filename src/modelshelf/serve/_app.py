@@ -18,7 +18,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from modelshelf.serve._follower import ModelFollower, log_to_stderr
-from modelshelf.serve._protocol import ScoringError, parse_request, predict_response
+from modelshelf.serve._protocol import ErrorAnswer, parse_request, predict_response
 
 __all__ = ["ServeConfig", "app_from_environment", "create_app"]
 
@@ -109,7 +109,7 @@ def create_app(follower: ModelFollower, config: ServeConfig) -> Starlette:
 
         try:
             content = await asyncio.wait_for(asyncio.to_thread(score), timeout=config.timeout)
-        except ScoringError as err:
+        except ErrorAnswer as err:
             return Response(err.body(), err.status, headers, media_type=err.media_type)
         except TimeoutError:
             return Response(
@@ -200,7 +200,7 @@ class BodyLimit:
                 await self._refuse(send, seen)
 
     async def _refuse(self, send: Send, size: int) -> None:
-        err = ScoringError(
+        err = ErrorAnswer(
             f"Request body of {size} bytes exceeds the server's limit of {self.max_bytes} "
             "bytes; send smaller batches or start the server with a larger --max-body-size.",
             status=413,

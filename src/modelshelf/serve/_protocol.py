@@ -21,7 +21,7 @@ from typing import Any
 
 __all__ = [
     "CONTENT_TYPES",
-    "ScoringError",
+    "ErrorAnswer",
     "parse_request",
     "predict_response",
     "predictions_to_json",
@@ -53,7 +53,7 @@ _ECHO_LIMIT = 1000  # MLflow echoes the whole body on a JSON error; a 30 MB echo
 
 
 @dataclass
-class ScoringError(Exception):
+class ErrorAnswer(Exception):
     """An error answer, shaped as MLflow's ``MlflowException.serialize_as_json``.
 
     ``plain`` answers (415s) are text, as MLflow sends them.
@@ -88,9 +88,9 @@ class ScoringError(Exception):
         return "text/plain" if self.plain else "application/json"
 
 
-def _invalid(message: str, *, trace: bool = False) -> ScoringError:
+def _invalid(message: str, *, trace: bool = False) -> ErrorAnswer:
     """MLflow's ``MlflowInvalidInputException``: BAD_REQUEST, ``Invalid input.`` prefix."""
-    return ScoringError(
+    return ErrorAnswer(
         f"Invalid input. {message}", stack_trace=traceback.format_exc() if trace else None
     )
 
@@ -106,7 +106,7 @@ def parse_request(
         metadata: the model's :class:`~modelshelf.models.Model` (its signature guides parsing).
 
     Raises:
-        ScoringError: the body cannot be parsed (400) or the content type is not served (415).
+        ErrorAnswer: the body cannot be parsed (400) or the content type is not served (415).
     """
     mime, _, rest = (content_type or "").partition(";")
     mime = mime.strip()
@@ -114,9 +114,9 @@ def parse_request(
         k.strip(): v.strip() for k, _, v in (p.partition("=") for p in rest.split(";") if p.strip())
     }
     if parameters.get("charset", "utf-8").lower() != "utf-8":
-        raise ScoringError("The scoring server only supports UTF-8", status=415, plain=True)
+        raise ErrorAnswer("The scoring server only supports UTF-8", status=415, plain=True)
     if unexpected := set(parameters) - {"charset"}:
-        raise ScoringError(
+        raise ErrorAnswer(
             f"Unrecognized content type parameters: {', '.join(sorted(unexpected))}. "
             f"{_PROTOCOL_CHANGE_INFO}",
             status=415,
@@ -129,7 +129,7 @@ def parse_request(
         return _parse_csv(body, schema), None
     if mime == CONTENT_TYPE_PARQUET:
         return _parse_parquet(body), None
-    raise ScoringError(
+    raise ErrorAnswer(
         f"This predictor only supports the following content types: Types: {CONTENT_TYPES}."
         f" Got '{content_type}'.",
         status=415,
@@ -154,14 +154,14 @@ def _parse_json(body: bytes, metadata: Any, schema: Any) -> tuple[Any, dict[str,
     data = {k: v for k, v in payload.items() if k in _FORMATS}
     if getattr(metadata, "is_signature_from_type_hint", False):
         if "inputs" not in data:
-            raise ScoringError(
+            raise ErrorAnswer(
                 "Request payload must be a dictionary with 'inputs' key when the model contains "
                 f"a valid type hint. Found keys in payload: {data.keys()}.",
                 error_code="INVALID_PARAMETER_VALUE",
             )
         return data["inputs"], params
     if len(data) != 1:
-        raise ScoringError(
+        raise ErrorAnswer(
             f"{_REQUIRED_FORMAT}. Received dictionary with input fields: {list(data)}. "
             f"{_PROTOCOL_CHANGE_INFO}"
         )
@@ -169,7 +169,7 @@ def _parse_json(body: bytes, metadata: Any, schema: Any) -> tuple[Any, dict[str,
     if key in ("instances", "inputs"):
         try:
             return _tf_serving(key, value, schema), params
-        except ScoringError:
+        except ErrorAnswer:
             raise
         except Exception as exc:  # noqa: BLE001 - MLflow turns every parse failure into a 400
             raise _invalid(
@@ -360,7 +360,7 @@ def _parse_csv(body: bytes, schema: Any) -> Any:
     try:
         return pd.read_csv(io.StringIO(text), dtype=dtypes)
     except Exception as exc:  # noqa: BLE001
-        raise ScoringError(
+        raise ErrorAnswer(
             "Failed to parse input as a Pandas DataFrame. Ensure that the input is a valid "
             "CSV-formatted Pandas DataFrame produced using the `pandas.DataFrame.to_csv()` "
             f"method. Error: '{exc}'",
@@ -374,7 +374,7 @@ def _parse_parquet(body: bytes) -> Any:
     try:
         return pd.read_parquet(io.BytesIO(body))
     except Exception as exc:  # noqa: BLE001
-        raise ScoringError(
+        raise ErrorAnswer(
             "Failed to parse input as a Pandas DataFrame. Ensure that the input is a valid "
             "Parquet Pandas DataFrame produced using the `pandas.DataFrame.to_parquet()` "
             f"method. Error: '{exc}'",
@@ -386,7 +386,7 @@ def predict_response(model: Any, data: Any, params: dict[str, Any] | None) -> by
     """Predict and serialise ``{"predictions": …}``; failures become MLflow's error answers.
 
     Raises:
-        ScoringError: the input or params violate the signature (``INVALID_PARAMETER_VALUE``;
+        ErrorAnswer: the input or params violate the signature (``INVALID_PARAMETER_VALUE``;
             ``SCHEMA_ENFORCEMENT_FAILED`` for the input) or the model raised (``BAD_REQUEST``
             with the stack trace).
     """
@@ -396,7 +396,7 @@ def predict_response(model: Any, data: Any, params: dict[str, Any] | None) -> by
         predictions = model.predict(data, params=params)
     except InvalidInputError as exc:
         schema_failure = "Failed to enforce schema" in str(exc)
-        raise ScoringError(
+        raise ErrorAnswer(
             f"Failed to predict data '{data}'. \nError: {exc}",
             error_code="INVALID_PARAMETER_VALUE",
             error_class="SCHEMA_ENFORCEMENT_FAILED"
@@ -405,7 +405,7 @@ def predict_response(model: Any, data: Any, params: dict[str, Any] | None) -> by
             sqlstate="KAM01" if schema_failure else "KAM00",
         ) from exc
     except Exception as exc:  # noqa: BLE001 - the model's own failure, reported to the client
-        raise ScoringError(
+        raise ErrorAnswer(
             "Encountered an unexpected error while evaluating the model. Verify that the "
             "serialized input Dataframe is compatible with the model for inference.",
             stack_trace=traceback.format_exc(),
