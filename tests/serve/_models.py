@@ -29,3 +29,15 @@ class BrokenModel(PythonModel):
 
     def predict(self, context: Any, model_input: Any) -> Any:
         return np.zeros(len(model_input))
+
+
+class SlowModel(PythonModel):
+    """Sleeps ``seconds`` (a param) before answering: a request that is still in flight."""
+
+    def predict(
+        self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> Any:
+        import time
+
+        time.sleep(float((params or {}).get("seconds", 0.0)))
+        return np.ones(len(model_input))

@@ -49,7 +49,7 @@ def serve_shelf(tmp_path_factory: pytest.TempPathFactory) -> ServeShelf:
 
     import modelshelf
     from modelshelf.models import infer_signature
-    from tests.serve._models import BrokenModel, BumpModel
+    from tests.serve._models import BrokenModel, BumpModel, SlowModel
 
     root = tmp_path_factory.mktemp("serve")
     url, cache = str(root / "shelf"), root / "cache"
@@ -86,6 +86,11 @@ def serve_shelf(tmp_path_factory: pytest.TempPathFactory) -> ServeShelf:
                 modelshelf.pyfunc.log_model(
                     name="model", python_model=BumpModel(), signature=signature,
                     registered_model_name="bump",
+                )  # fmt: skip
+                modelshelf.pyfunc.log_model(
+                    name="slow", python_model=SlowModel(),
+                    signature=infer_signature(X, np.zeros(len(X)), params={"seconds": 0.0}),
+                    registered_model_name="slow",
                 )  # fmt: skip
         finally:
             _fluent._reset()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from typing import Any
@@ -127,6 +128,36 @@ def test_a_50_mb_body_is_refused_and_the_server_keeps_serving(
     assert answer.json()["error_code"] == "REQUEST_LIMIT_EXCEEDED"
     small = invoke(server.base, payload(dataframe_records=[{"a": 1.0, "b": 2.0}]))
     assert small.status == 200
+
+
+def test_a_chunked_body_over_the_limit_is_cut_off(
+    serve_shelf: ServeShelf, start_server: ServerFactory
+) -> None:
+    import http.client
+    from urllib.parse import urlsplit
+
+    server = start_server("models:/lin/1")
+    parts = urlsplit(server.base)
+    sent = 0
+
+    def chunks() -> Any:  # no Content-Length: the server counts as the bytes come
+        nonlocal sent
+        for _ in range(40):
+            sent += 1 << 20
+            yield b" " * (1 << 20)
+
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    try:
+        conn.request(
+            "POST", "/invocations", body=chunks(), encode_chunked=True,
+            headers={"Content-Type": "application/json"},
+        )  # fmt: skip
+        answer = conn.getresponse()
+        assert answer.status == 413
+        assert json.loads(answer.read())["error_code"] == "REQUEST_LIMIT_EXCEEDED"
+    finally:
+        conn.close()
+    assert sent == 40 << 20
 
 
 def test_alias_move_under_load_drops_no_request(

@@ -149,9 +149,10 @@ def create_app(follower: ModelFollower, config: ServeConfig) -> Starlette:
 class BodyLimit:
     """Refuse request bodies over ``max_bytes`` with 413 before they are buffered.
 
-    A declared ``Content-Length`` over the limit is answered at once (the rest of the body is
-    read and dropped, so a client still sending gets the answer instead of a reset); a chunked
-    body is cut off as soon as it passes the limit.
+    A declared ``Content-Length`` over the limit is refused before any of the body is
+    buffered; a chunked body as soon as it passes the limit. Either way the rest of the body is
+    read and dropped (up to 1 GiB, past which the connection is closed), so a client still
+    sending reads the 413 instead of a reset connection.
     """
 
     _DRAIN_LIMIT = 1 << 30  # past this, closing the connection is cheaper than reading
@@ -171,7 +172,7 @@ class BodyLimit:
                     declared = int(value)
         if declared is not None and declared > self.max_bytes:
             if declared <= self._DRAIN_LIMIT:
-                await _drain(receive)
+                await _drain(receive, declared)
             await self._refuse(send, declared)
             return
         seen = 0
@@ -197,6 +198,7 @@ class BodyLimit:
             await self.app(scope, limited, tracked)
         except _TooLarge:
             if not started:
+                await _drain(receive, self._DRAIN_LIMIT - seen)
                 await self._refuse(send, seen)
 
     async def _refuse(self, send: Send, size: int) -> None:
@@ -226,8 +228,11 @@ class _TooLarge(Exception):
     pass
 
 
-async def _drain(receive: Receive) -> None:
-    while True:
+async def _drain(receive: Receive, budget: int) -> None:
+    """Read and drop the rest of a refused body (up to ``budget`` bytes), so the client, still
+    sending, gets the 413 rather than a reset connection."""
+    while budget > 0:
         message = await receive()
         if message["type"] != "http.request" or not message.get("more_body", False):
             return
+        budget -= len(message.get("body", b""))
