@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pandas as pd
@@ -17,4 +18,5 @@ class TwoOutputs(PythonModel):
     ) -> pd.DataFrame:
         bump = float((params or {}).get("bump", 0.0))
         total = model_input["a"] + model_input["b"] + bump
-        return pd.DataFrame({"total": total, "sign": ["+" if v >= 0 else "-" for v in total]})
+        plus = os.environ.get("SPARK_TEST_PLUS", "+")  # spark_udf(extra_env=…) reaches here
+        return pd.DataFrame({"total": total, "sign": [plus if v >= 0 else "-" for v in total]})

@@ -66,8 +66,13 @@ def test_struct_result_and_params(spark: Any, on_shelf: SparkShelf) -> None:
     frame = on_shelf.features.copy()
     frame.insert(0, "id", range(len(frame)))
     model = modelshelf.pyfunc.load_model("models:/two/1")
-    expected = model.predict(on_shelf.features, params={"bump": 2.0})
-    udf = modelshelf.pyfunc.spark_udf(spark, "models:/two/1", params={"bump": 2})
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SPARK_TEST_PLUS", "pos")
+        expected = model.predict(on_shelf.features, params={"bump": 2.0})
+    assert "pos" in set(expected["sign"])
+    udf = modelshelf.pyfunc.spark_udf(
+        spark, "models:/two/1", params={"bump": 2}, extra_env={"SPARK_TEST_PLUS": "pos"}
+    )
     assert udf.metadata.get_output_schema().input_names() == ["total", "sign"]
     rows = spark.createDataFrame(frame).select("id", udf("a", "b").alias("r")).collect()
     got = [row["r"] for row in sorted(rows, key=lambda r: r["id"])]
