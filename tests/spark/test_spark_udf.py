@@ -3,6 +3,7 @@ predictions as pyfunc, row for row."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,6 +41,11 @@ def test_dataframe_model_matches_pyfunc_row_for_row(
     ).collect()
     for column in ("by_signature", "positional", "by_struct"):
         assert np.allclose(_ordered(out, column), expected), column
+    # the executors' own cache (not the driver's) holds the model, fetched the chosen way
+    digest = modelshelf.MlflowClient().get_model_version("frame", 1).digest.split(":")[1]
+    executor_cache = Path(spark.conf.get("spark.executorEnv.MODELSHELF_CACHE_DIR"))
+    where = {"shelf": f"trees/{digest}", "broadcast": f"spark/sha256-{digest}"}[distribute]
+    assert (executor_cache / where / "MLmodel").is_file()
     # without result_type, the output signature (one double column) says double
     default = modelshelf.pyfunc.spark_udf(spark, "models:/frame/1", distribute=distribute)
     assert default.metadata.get_output_schema().input_types()[0].name == "double"
