@@ -8,10 +8,17 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.serve.conftest import ServeShelf
 
-pytestmark = pytest.mark.interop
+pytestmark = [
+    pytest.mark.interop,
+    # extra columns are dropped with a warning (as MLflow's server logs one); the suite's
+    # warnings-as-errors setting must not turn that into a failed prediction here
+    pytest.mark.filterwarnings("ignore::modelshelf.errors.ModelshelfWarning"),
+]
 mlflow = pytest.importorskip("mlflow")
 
 
@@ -40,7 +47,9 @@ def _theirs(model: Any, body: bytes, content_type: str) -> tuple[int, Any]:
     return 200, json.loads(answer.response)
 
 
-def test_answers_match_mlflows_scoring_server(serve_shelf: ServeShelf) -> None:
+@pytest.fixture(scope="module")
+def lin_models(serve_shelf: ServeShelf) -> tuple[Any, Any]:
+    """Version 1 of "lin", loaded by modelshelf and by MLflow from the same folder."""
     import modelshelf
     from modelshelf._shelf import reset_shelf
     from modelshelf.uri import local_model_dir
@@ -53,7 +62,13 @@ def test_answers_match_mlflows_scoring_server(serve_shelf: ServeShelf) -> None:
             ours = modelshelf.pyfunc.load_model(str(folder))
         finally:
             reset_shelf()
-    theirs = mlflow.pyfunc.load_model(str(folder))
+    return ours, mlflow.pyfunc.load_model(str(folder))
+
+
+def test_answers_match_mlflows_scoring_server(
+    serve_shelf: ServeShelf, lin_models: tuple[Any, Any]
+) -> None:
+    ours, theirs = lin_models
     frame = serve_shelf.features.head(3)
     split = frame.to_dict(orient="split")
     cases: list[tuple[bytes, str]] = [
@@ -94,3 +109,44 @@ def test_answers_match_mlflows_scoring_server(serve_shelf: ServeShelf) -> None:
             # MLflow prints a set of the four formats, in hash order: compare the rest
             head, theirs_head = answer["message"][:40], mlflow_answer["message"][:40]
             assert head == theirs_head, (where, answer["message"], mlflow_answer["message"])
+
+
+_cell = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False, width=32),
+    st.integers(-(2**40), 2**40),
+    st.text(max_size=3),
+    st.booleans(),
+    st.none(),
+)
+
+
+@st.composite
+def _bodies(draw: st.DrawFn) -> bytes:
+    """Payloads near the model's signature (columns a and b): right, missing, extra, mistyped."""
+    columns = draw(st.lists(st.sampled_from(["a", "b", "c"]), min_size=1, max_size=3, unique=True))
+    rows = draw(st.lists(st.lists(_cell, min_size=len(columns), max_size=len(columns)), max_size=4))
+    form = draw(st.sampled_from(["dataframe_split", "dataframe_records", "inputs", "instances"]))
+    if form == "dataframe_split":
+        value: Any = {"columns": columns, "data": rows}
+    elif form in ("dataframe_records", "instances"):
+        value = [dict(zip(columns, row)) for row in rows]
+    else:
+        value = {c: [row[i] for row in rows] for i, c in enumerate(columns)}
+    return json.dumps({form: value}).encode()
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(body=_bodies())
+def test_random_payloads_get_mlflows_status_and_error_class(
+    lin_models: tuple[Any, Any], body: bytes
+) -> None:
+    ours, theirs = lin_models
+    status, answer = _ours(ours, body, "application/json")
+    mlflow_status, mlflow_answer = _theirs(theirs, body, "application/json")
+    assert status == mlflow_status, (body, answer, mlflow_answer)
+    if status == 200:
+        assert np.allclose(answer["predictions"], mlflow_answer["predictions"], equal_nan=True)
+    else:
+        assert answer["error_class"] == mlflow_answer["error_class"], (body, answer, mlflow_answer)
