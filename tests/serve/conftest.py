@@ -77,6 +77,11 @@ def serve_shelf(tmp_path_factory: pytest.TempPathFactory) -> ServeShelf:
                     name="model", python_model=BrokenModel(), artifacts={"fail": str(flag)},
                     registered_model_name="lin",
                 )  # fmt: skip
+            with modelshelf.start_run():  # a tensor signature: float64, shape (-1, 2)
+                modelshelf.sklearn.log_model(
+                    LinearRegression().fit(X.to_numpy(), X["a"] - X["b"]), name="model",
+                    registered_model_name="tens", input_example=X.to_numpy()[:2],
+                )  # fmt: skip
             for v in (1, 2, 3):
                 digests[v] = client.get_model_version("lin", v).digest
             client.set_registered_model_alias("lin", "champion", 1)

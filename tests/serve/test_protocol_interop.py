@@ -150,3 +150,50 @@ def test_random_payloads_get_mlflows_status_and_error_class(
         assert np.allclose(answer["predictions"], mlflow_answer["predictions"], equal_nan=True)
     else:
         assert answer["error_class"] == mlflow_answer["error_class"], (body, answer, mlflow_answer)
+
+
+def test_tensor_payloads_answer_as_mlflow(serve_shelf: ServeShelf) -> None:
+    import modelshelf
+    from modelshelf._shelf import reset_shelf
+    from modelshelf.uri import local_model_dir
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MODELSHELF_CACHE_DIR", str(serve_shelf.cache))
+        modelshelf.set_shelf(serve_shelf.url)
+        try:
+            folder = local_model_dir("models:/tens/1")
+            ours = modelshelf.pyfunc.load_model(str(folder))
+        finally:
+            reset_shelf()
+    assert ours.metadata.get_input_schema().is_tensor_spec()
+    theirs = mlflow.pyfunc.load_model(str(folder))
+    rows = serve_shelf.features.head(3).to_numpy().tolist()
+    cases = [
+        {"inputs": rows},
+        {"instances": rows},
+        {"inputs": [[1, 2], [3, 4]]},  # ints: cast to the spec's float64
+        {"inputs": [1.0, 2.0]},  # wrong rank
+        {"inputs": [[1.0, 2.0, 3.0]]},  # wrong shape
+        {"inputs": [["x", "y"]]},
+        {"inputs": {"t": rows}},  # a dict for an unnamed tensor
+        {"instances": [{"t": [1.0, 2.0]}]},
+        {"dataframe_split": {"data": rows}},
+        {"dataframe_records": [{"0": 1.0, "1": 2.0}]},
+        {"inputs": 3.0},
+    ]
+    for case in cases:
+        body = json.dumps(case).encode()
+        status, answer = _ours(ours, body, "application/json")
+        mlflow_status, mlflow_answer = _theirs(theirs, body, "application/json")
+        assert status == mlflow_status, (case, answer, mlflow_answer)
+        if status == 200:
+            assert np.allclose(answer["predictions"], mlflow_answer["predictions"]), case
+        else:
+            assert answer["error_class"] == mlflow_answer["error_class"], (
+                case,
+                answer,
+                mlflow_answer,
+            )
+            assert answer["message"][:40] == mlflow_answer["message"][:40], (
+                case, answer["message"], mlflow_answer["message"],
+            )  # fmt: skip
