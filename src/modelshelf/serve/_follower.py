@@ -67,6 +67,7 @@ class ModelFollower:
         self._config = model_config
         self._current: Served | None = None
         self._failed: dict[str, Any] | None = None
+        self._pinned: str | None = None  # the immutable URI of what the last look resolved
         self._lock = threading.Lock()  # one check at a time (the poller, or a caller)
 
     # ------------------------------------------------------------------------------ state
@@ -150,6 +151,9 @@ class ModelFollower:
             return None, None, None
         resolved = resolve_uri(self.model_uri)
         digest = str(resolved.digest) if resolved.digest is not None else None
+        self._pinned = digest
+        if resolved.path and resolved.root is not None:  # a sub-folder: named inside its root
+            self._pinned = f"{resolved.root}/{resolved.path}"
         return digest, resolved.name, resolved.version
 
     def _load_resolved(self, digest: str | None, name: str | None, version: int | None) -> Served:
@@ -160,7 +164,7 @@ class ModelFollower:
             model = load_model(self.model_uri, self._config)
         else:
             # Load the bytes just resolved, not the alias again: it may have moved meanwhile.
-            model = load_model_from_dir(local_model_dir(digest), self._config)
+            model = load_model_from_dir(local_model_dir(self._pinned or digest), self._config)
             _smoke_test(model)
         return Served(model, self.model_uri, digest, name, version, time.time())
 
