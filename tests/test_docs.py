@@ -176,6 +176,7 @@ API_PAGES = {
         "pyfunc",
         "registry",
         "runs",
+        "serve",
         "storage",
         "testing",
         "uri",

@@ -129,14 +129,15 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from modelshelf.cli import alias, artifacts, keys, models, ops, predict, runs, versions
+    from modelshelf.cli import alias, artifacts, keys, models, ops, predict, runs, serve, versions
 
     for command in (
         models.models, versions.versions, alias.alias, artifacts.artifacts, runs.runs,
         ops.download, ops.verify, ops.repair, ops.gc, ops.copy, predict.predict, ops.demo,
-        keys.keys,
+        keys.keys, serve.serve,
     ):  # fmt: skip
         cli.add_command(command)
+    models.models.add_command(serve.serve)  # `modelshelf models serve`, as MLflow spells it
 
 
 _register()

@@ -17,6 +17,7 @@ from modelshelf.pyfunc._model import PythonModel, PythonModelContext
 from modelshelf.pyfunc._model import _FunctionPythonModel as _FunctionPythonModel  # pickles name it
 from modelshelf.pyfunc._pyfunc import PyFuncModel, load_model_from_dir
 from modelshelf.pyfunc._save import save_model
+from modelshelf.pyfunc._spark import spark_udf  # imports pyspark only when called
 
 __all__ = [
     "PyFuncModel",
@@ -27,6 +28,7 @@ __all__ = [
     "log_model",
     "register_loader",
     "save_model",
+    "spark_udf",
 ]
 
 
