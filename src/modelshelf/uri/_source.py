@@ -42,8 +42,8 @@ def resolve_source(
             stored; the shelf's ``storage_options`` apply when it uses the same scheme),
             ``sha256:<tree>[/<path>]``, ``runs:/<run_id>/<path>`` or ``models:/…``.
         shelf: the shelf the version's files must be on.
-        runs, registry: the clients that read ``runs:/`` and ``models:/`` (default: new ones
-            on ``shelf``).
+        runs: the client that reads ``runs:/`` (default: a new one on ``shelf``).
+        registry: the client that reads ``models:/`` (default: a new one on ``shelf``).
 
     Returns:
         The tree digest, the source as given, and the run and path it was logged at.
