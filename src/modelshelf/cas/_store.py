@@ -334,7 +334,7 @@ class BlobStore:
                     uploaded.append(d)
         else:
             for batch in _batches(small, lambda item: item[1].size):
-                created = self.storage.write_many({d.key: _read_whole(f) for d, f in batch})
+                created = self.storage.write_many({d.key: _read_whole(f, d) for d, f in batch})
                 uploaded += [d for d, _ in batch if d.key in created]
                 bar.update(sum(f.size for _, f in batch))
         if big:
@@ -346,20 +346,28 @@ class BlobStore:
                         self._copy_local(f, d)
                 else:
                     self.storage.upload([(f.os_path, d.key) for d, f in batch])
-                for _, f in batch:
-                    _check_unchanged(f)
+                for d, f in batch:
+                    try:
+                        _check_unchanged(f)
+                    except StorageError:
+                        if not local:  # it may have sent other bytes than it hashed: take
+                            self._delete_quietly(d)  # back the blob it created (it was absent)
+                        raise
                 uploaded += [d for d, _ in batch]
                 bar.update(sum(f.size for _, f in batch))
         return uploaded
+
+    def _delete_quietly(self, digest: Digest) -> None:
+        try:
+            self.storage.delete(digest.key)
+        except (StorageError, OSError):
+            pass  # no delete permission: `verify --deep` names the blob
 
     def _ingest_local(self, f: LocalFile) -> tuple[Digest, bool]:
         """Hash ``f`` while copying it into a temp file beside the blobs, then rename it into
         place. Returns the digest and whether a new blob was written."""
         if f.size <= _SMALL:
-            with open(f.os_path, "rb") as src:
-                data = src.read()
-            if len(data) != f.size:
-                raise StorageError(f"{f.os_path!r} changed while it was being stored; log it again")
+            data = _read_whole(f)
             digest = hash_bytes(data)
             if self._local_blob_ok(digest, f.size):
                 return digest, False
@@ -709,20 +717,34 @@ def _batches(items: Sequence[_T], size_of: object) -> list[list[_T]]:
     return [b for b in batches if b]
 
 
-def _read_whole(f: LocalFile) -> bytes:
+def _changed(f: LocalFile) -> StorageError:
+    return StorageError(
+        f"{f.os_path!r} changed while it was being stored; stop writing to it and log again"
+    )
+
+
+def _read_whole(f: LocalFile, digest: Digest | None = None) -> bytes:
+    """The bytes of the file that was scanned: the same inode (a symlink or another file
+    swapped in since is refused), the same size and, with ``digest``, the same hash."""
     with open(f.os_path, "rb") as handle:
+        st = os.fstat(handle.fileno())
         data = handle.read()
-    if len(data) != f.size:
-        raise StorageError(f"{f.os_path!r} changed while it was being stored; log it again")
+    if (st.st_dev, st.st_ino) != (f.st.st_dev, f.st.st_ino) or len(data) != f.size:
+        raise _changed(f)
+    if digest is not None and hash_bytes(data) != digest:
+        raise _changed(f)  # edited in place since it was hashed, size and mtime kept
     return data
 
 
 def _check_unchanged(f: LocalFile) -> None:
+    """After a big file was hashed and copied by path: still the file that was scanned?
+
+    The change time is compared too: an edit can restore the size and mtime, not the ctime.
+    """
     st = os.stat(f.os_path)
-    if (st.st_size, st.st_mtime_ns) != (f.st.st_size, f.st.st_mtime_ns):
-        raise StorageError(
-            f"{f.os_path!r} changed while it was being stored; stop writing to it and log again"
-        )
+    now = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    if now != (f.st.st_dev, f.st.st_ino, f.st.st_size, f.st.st_mtime_ns, f.st.st_ctime_ns):
+        raise _changed(f)
 
 
 def _materialise(cached: Path, target: Path, executable: bool) -> None:
