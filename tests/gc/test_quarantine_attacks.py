@@ -77,3 +77,26 @@ def test_a_corrupt_newer_quarantined_copy_does_not_hide_a_good_older_one(
     writer = Shelf(client.shelf.url, cache_dir=str(tmp_path / "w"), **client.shelf.storage_options)
     writer.blobs.check_before_commit(blob, tree=False, window=0)
     assert storage.read(blob.key) == data
+
+
+@pytest.mark.skipif(not hasattr(time, "CLOCK_BOOTTIME"), reason="Linux: suspend-aware clock")
+def test_a_writer_that_slept_through_gc_checks_again(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A machine suspended between storing a blob and committing a reference to it: the
+    monotonic clock stood still, but gc (on another machine) did not. The writer must count
+    the time asleep and check again, which puts the quarantined blob back.
+
+    A real suspend cannot run in a test: it is injected as what it does to the clocks
+    (CLOCK_BOOTTIME advances, CLOCK_MONOTONIC does not)."""
+    window = 60.0
+    blob = client.shelf.blobs.put_bytes(os.urandom(64))  # seen now: a commit would be free
+    assert move_in(client.shelf.storage, blob, new_run_id())  # gc's phase 1, while asleep
+    real = time.clock_gettime
+
+    def after_sleep(clock: int) -> float:
+        return real(clock) + (window if clock == time.CLOCK_BOOTTIME else 0.0)
+
+    monkeypatch.setattr(time, "clock_gettime", after_sleep)
+    client.shelf.blobs.check_before_commit(blob, tree=False, window=window)
+    assert client.shelf.storage.exists(blob.key)  # checked again and put back

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import time
 import uuid
 from collections import OrderedDict
@@ -38,6 +39,19 @@ _DIRECT = 8 << 20
 _BATCH_BYTES = 128 << 20  # bounds memory of batched small writes; progress granularity
 _CHECKED_MAX = 1 << 16  # digests remembered with the time their presence was last seen
 _PROBE = 64 << 20  # a blob of unknown kind larger than this is taken to be a file, not a tree
+# The writer's clock for the gc window must keep counting while the machine sleeps: gc on
+# another machine does not stop. time.monotonic() stands still during a suspend on Linux
+# (CLOCK_MONOTONIC) and macOS (mach_absolute_time); these clocks do not, nor are they stepped.
+_AWAKE_OR_ASLEEP: int | None = getattr(time, "CLOCK_BOOTTIME", None)
+if _AWAKE_OR_ASLEEP is None and sys.platform == "darwin":
+    _AWAKE_OR_ASLEEP = time.CLOCK_MONOTONIC
+
+
+def _elapsed() -> float:
+    """Seconds on a clock that counts suspended time and is never stepped."""
+    if _AWAKE_OR_ASLEEP is not None:
+        return time.clock_gettime(_AWAKE_OR_ASLEEP)
+    return time.monotonic()  # Windows: counts sleep already
 
 
 @dataclass(slots=True)
@@ -101,9 +115,10 @@ class BlobStore:
         self.concurrency = concurrency or _settings.concurrency()
         self.last_put = PutStats()
         self._dirs: set[str] = set()  # folders known to exist under a local shelf
-        # Evidence for the gc protocol: digest -> the monotonic time (taken before the check)
-        # at which this process last saw it, and for a tree every blob it lists, on the shelf.
-        # Monotonic: only durations matter to the writer, and a stepped clock must not stretch them.
+        # Evidence for the gc protocol: digest -> the time on _elapsed() (taken before the
+        # check) at which this process last saw it, and for a tree every blob it lists, on the
+        # shelf. Only durations matter to the writer: a stepped wall clock must not shrink them,
+        # and a suspended machine must not either (see _elapsed).
         self._checked: OrderedDict[Digest, float] = OrderedDict()
         self._sources: OrderedDict[Digest, str] = OrderedDict()  # tree -> folder it came from
 
@@ -121,7 +136,7 @@ class BlobStore:
     # ------------------------------------------------------------------------------ writes
     def put_bytes(self, data: bytes) -> Digest:
         """Store ``data`` as a blob (a no-op if it exists) and return its digest."""
-        when = time.monotonic()
+        when = _elapsed()
         digest = hash_bytes(data)
         if not self.storage.exists(digest.key):
             try:
@@ -158,7 +173,7 @@ class BlobStore:
             InvalidPathError: a name is unsafe, or a path is too long.
             NotFoundError: ``local_dir`` is not a folder.
         """
-        when = time.monotonic()
+        when = _elapsed()
         files = scan_dir(local_dir, prefix=prefix)
         known = self.cache.state.get_many(f.st for f in files)
         if files and not repair and all(d is not None for d in known):
@@ -192,7 +207,7 @@ class BlobStore:
         seen = [self._checked.get(e.digest) for e in tree]
         digest = self.put_bytes(tree.to_bytes())
         if all(t is not None for t in seen):
-            self._note([digest], min([t for t in seen if t is not None], default=time.monotonic()))
+            self._note([digest], min([t for t in seen if t is not None], default=_elapsed()))
         return digest
 
     def check_before_commit(
@@ -216,9 +231,9 @@ class BlobStore:
         digest = Digest.parse(digest)
         window = _settings.gc_window() if window is None else window
         seen = self._checked.get(digest)
-        if seen is not None and time.monotonic() - seen <= window / 2:
+        if seen is not None and _elapsed() - seen <= window / 2:
             return
-        when = time.monotonic()
+        when = _elapsed()
         if not self.storage.exists(digest.key) and not restore_from_quarantine(
             self.storage, {digest}
         ):
@@ -254,7 +269,7 @@ class BlobStore:
     ) -> list[TreeEntry]:
         if known is None:
             known = self.cache.state.get_many(f.st for f in files)
-        when = time.monotonic()
+        when = _elapsed()
         stats = PutStats(files=len(files), bytes_total=sum(f.size for f in files))
         digests: list[Digest | None] = list(known)
         todo = [i for i, d in enumerate(digests) if d is None]
