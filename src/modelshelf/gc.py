@@ -506,7 +506,8 @@ def pin(
     Raises:
         InvalidNameError: a bad pin name. InvalidInputError: not a digest.
         ObjectNotFoundError: no such blob on the shelf.
-        AlreadyExistsError: the pin exists with another digest and ``replace`` is False.
+        AlreadyExistsError: the pin exists with another digest and ``replace`` is False, or
+            a pin whose name differs only in case exists on a case-insensitive folder.
     """
     import json
 
@@ -544,7 +545,8 @@ def unpin(shelf: str | Shelf | None, name: str) -> None:
     """Remove pin ``name``; its blobs become collectable once nothing else references them.
 
     Raises:
-        InvalidNameError: a bad pin name. NotFoundError: no such pin.
+        InvalidNameError: a bad pin name. NotFoundError: no such pin (also when only a pin
+            whose name differs in case exists, on a case-insensitive folder).
     """
     opened = get_shelf(shelf)
     key = _pin_key(name)
