@@ -5,7 +5,8 @@ Read path: the ``_latest`` hint names a checkpoint; load it (from the local cach
 then read commits seq+1, seq+2, … until one is absent. A warm replica only reads the tail, so
 an up-to-date reader pays one read of an absent key. The log is never listed on this path.
 
-Write path: refresh, plan the actions against the state at N, apply them tentatively (which
+Write path: refresh (a replica's first write also lists the log once, to confirm that N is
+its end: see :meth:`Replica._confirm_end`), plan the actions against the state at N, apply them tentatively (which
 validates them), create commit N+1 with create-if-absent. Losing the race rolls back, waits a
 jittered backoff and tries again from the new head, so derived values such as the next version
 number are recomputed; after a bounded number of attempts: CommitConflictError.
