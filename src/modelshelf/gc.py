@@ -493,7 +493,8 @@ def pin(
     Raises:
         InvalidNameError: a bad pin name. InvalidInputError: not a digest.
         ObjectNotFoundError: no such blob on the shelf.
-        AlreadyExistsError: the pin exists with another digest and ``replace`` is False.
+        AlreadyExistsError: the pin exists with another digest and ``replace`` is False, or
+            a pin whose name differs only in case exists on a case-insensitive folder.
     """
     import json
 
@@ -514,7 +515,9 @@ def pin(
         opened.storage.write(key, data)
         return
     except AlreadyExistsError:
-        current = list_pins(opened).get(name)
+        pins = list_pins(opened)
+        _refuse_case_twin(opened, name, pins)
+        current = pins.get(name)
         if current == parsed:
             return
         if not replace:
@@ -529,13 +532,31 @@ def unpin(shelf: str | Shelf | None, name: str) -> None:
     """Remove pin ``name``; its blobs become collectable once nothing else references them.
 
     Raises:
-        InvalidNameError: a bad pin name. NotFoundError: no such pin.
+        InvalidNameError: a bad pin name. NotFoundError: no such pin (also when only a pin
+            whose name differs in case exists, on a case-insensitive folder).
     """
     opened = get_shelf(shelf)
     key = _pin_key(name)
     if not opened.storage.exists(key):
         raise NotFoundError(f"no pin {name!r} on the shelf {opened.url}; see list_pins()")
+    pins = list_pins(opened)
+    if name not in pins:
+        _refuse_case_twin(opened, name, pins, error=NotFoundError)
     opened.storage.delete(key)
+
+
+def _refuse_case_twin(
+    shelf: Shelf, name: str, pins: dict[str, Digest], *, error: type[Exception] = AlreadyExistsError
+) -> None:
+    """On a folder that ignores case (macOS, Windows), ``Prod`` and ``prod`` are one object:
+    never let one name move or remove the other's pin."""
+    twins = [n for n in pins if n != name and n.casefold() == name.casefold()]
+    if twins:
+        raise error(
+            f"pin {twins[0]!r} exists on {shelf.url}, and names that differ only in case "
+            f"are one object on a case-insensitive filesystem: use {twins[0]!r} itself, or "
+            f"another name than {name!r}"
+        )
 
 
 def list_pins(shelf: str | Shelf | None = None) -> dict[str, Digest]:

@@ -254,3 +254,34 @@ def test_processes_writing_while_a_commit_is_deleted_never_fork(tmp_path: Path) 
     clear_replicas()
     report = RegistryClient(url).verify()
     assert [(p.seq, p.key) for p in report.problems] == [(victim, log_key(victim))], str(report)
+
+
+@pytest.mark.parametrize("backend", HOLE_BACKENDS)
+def test_a_cold_writer_sees_a_long_hole_whose_tail_misses_the_probe(
+    backend: str, shelf_factory: ShelfFactory, model_dir: Path
+) -> None:
+    """A hole longer than 4 commits followed by a tail that reaches no probe offset, on a log
+    too short for a checkpoint or a hint (a partial copy): a new writer must not fork."""
+    url, options = shelf_factory(backend)
+    client = _filled(url, options, model_dir, 0, checkpoint_interval=0)
+    for i in range(11):  # commits 2..12
+        client.set_registered_model_tag("m", "k", str(i))
+    storage = client.shelf.storage
+    for start, length in ((6, 5), (6, 6), (5, 6)):
+        kept = range(start + length, 13)  # commits start..start+length-1 go, these stay
+        # neither the cold load's first batch (1..8, then 9, 17, …) nor the probe sees them
+        assert not any(start + d in kept for d in PROBE) and 9 not in kept
+        raw = {s: storage.read(log_key(s)) for s in range(start, start + length)}
+        for s in raw:
+            storage.delete(log_key(s))
+        assert not storage.exists(HINT_KEY)
+        before = _log_keys(storage)
+        clear_replicas()  # a new process
+        with pytest.raises(LogHoleError) as e:
+            RegistryClient(url, **options).set_registered_model_tag("m", "k", "fork")
+        assert (e.value.missing, e.value.next_present) == (start, start + length), length
+        assert _log_keys(storage) == before  # nothing created into the hole
+        for s, data in raw.items():
+            storage.write(log_key(s), data)
+    clear_replicas()
+    RegistryClient(url, **options).set_registered_model_tag("m", "k", "after")

@@ -303,3 +303,27 @@ def test_hypothesis_folder_names_are_logged_whole_or_refused(
         assert got == expected
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def test_a_download_never_writes_or_deletes_through_a_link_in_the_destination(
+    runs: RunsClient, tmp_path: Path
+) -> None:
+    """Downloading into an existing folder replaces its files one by one; a symlink already
+    in that folder (``data -> /elsewhere``) must not carry the download, or the removal of a
+    folder it replaces, outside the destination."""
+    src = tmp_path / "src"
+    (src / "data" / "x").mkdir(parents=True)
+    (src / "data" / "x" / "w.txt").write_text("new")
+    run_id = runs.create_run().info.run_id
+    runs.log_artifacts(run_id, src)
+    outside = tmp_path / "elsewhere"
+    (outside / "x").mkdir(parents=True)
+    (outside / "x" / "keep.txt").write_text("keep")
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    (dest / "other.txt").write_text("other")
+    os.symlink(outside, dest / "data")
+    with pytest.raises(ModelshelfError, match="symlink"):
+        runs.download_artifacts(run_id, "", str(dest))
+    assert _files(outside) == {"x/keep.txt": b"keep"}  # nothing written or deleted there
+    assert (dest / "data").is_symlink() and (dest / "other.txt").read_text() == "other"

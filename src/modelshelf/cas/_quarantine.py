@@ -126,42 +126,76 @@ def move_in(storage: Storage, digest: Digest, run_id: str) -> bool:
     return True
 
 
+# What one attempt to put a quarantined copy back did.
+_RESTORED, _CORRUPT, _UNWRITABLE, _GONE = "restored", "corrupt", "unwritable", "gone"
+
+
 def copy_back(storage: Storage, digest: Digest, src_key: str) -> bool:
     """Restore a quarantined blob at its key, verified; True if the blob is now at its key.
 
     The quarantined copy stays (phase 2 removes it). A copy whose bytes do not hash to the
     digest is not restored.
     """
+    return _restore(storage, digest, src_key) == _RESTORED
+
+
+def _restore(storage: Storage, digest: Digest, src_key: str) -> str:
     if storage.exists(digest.key):
-        return True
+        return _RESTORED
+    src_path, final = storage.local_path(src_key), storage.local_path(digest.key)
+    if src_path is not None and final is not None:
+        return _restore_local(src_path, final, digest)
     with tempfile.TemporaryDirectory(prefix="modelshelf-gc-") as tmp:
         local = os.path.join(tmp, "blob")
-        src_path = storage.local_path(src_key)
         try:
-            if src_path is not None:
-                shutil.copyfile(src_path, local)
-            else:
-                storage.download([(src_key, local)])
+            storage.download([(src_key, local)])
         except (FileNotFoundError, ObjectNotFoundError):
-            return storage.exists(digest.key)  # a concurrent gc restored and dropped it
+            # a concurrent gc restored and dropped it
+            return _RESTORED if storage.exists(digest.key) else _GONE
         if hash_file(local)[0] != digest:
-            return False
-        final = storage.local_path(digest.key)
+            return _CORRUPT
         try:
-            if final is not None:
-                os.makedirs(os.path.dirname(final), exist_ok=True)
-                os.chmod(local, 0o444)
-                os.link(local, final)
-            elif os.path.getsize(local) <= 8 << 20:
+            if os.path.getsize(local) <= 8 << 20:
                 with open(local, "rb") as handle:
                     storage.write(digest.key, handle.read())
             else:
                 storage.upload([(local, digest.key)])
-        except (AlreadyExistsError, FileExistsError):
+        except AlreadyExistsError:
             pass
         except (StorageError, OSError):
-            return False  # e.g. read-only credentials: the quarantined copy stays readable
-    return True
+            return _UNWRITABLE  # e.g. read-only credentials: the quarantined copy stays readable
+    return _RESTORED
+
+
+def _restore_local(src: str, final: str, digest: Digest) -> str:
+    """Local shelf: copy into a temp file beside the blob (a hard link never crosses
+    filesystems, and the system temp folder is often another one), verify, link into place."""
+    tmp = os.path.join(os.path.dirname(final), f".tmp-{os.getpid()}-{uuid.uuid4().hex}")
+    try:
+        try:
+            os.makedirs(os.path.dirname(final), exist_ok=True)
+            shutil.copyfile(src, tmp)
+        except FileNotFoundError:
+            if not os.path.exists(src):
+                return _RESTORED if os.path.exists(final) else _GONE
+            return _UNWRITABLE if hash_file(src)[0] == digest else _CORRUPT
+        except OSError:  # a read-only shelf: readers may still read the quarantined copy
+            return _UNWRITABLE if hash_file(src)[0] == digest else _CORRUPT
+        if hash_file(tmp)[0] != digest:
+            return _CORRUPT
+        try:
+            os.chmod(tmp, 0o444)
+            os.link(tmp, final)
+        except FileExistsError:
+            pass
+        except OSError:
+            return _UNWRITABLE
+        return _RESTORED
+    finally:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
 
 
 def restore_from_quarantine(storage: Storage, digests: set[Digest]) -> set[Digest]:
@@ -171,18 +205,25 @@ def restore_from_quarantine(storage: Storage, digests: set[Digest]) -> set[Diges
 
 def locate_quarantined(storage: Storage, digests: set[Digest]) -> dict[Digest, str]:
     """Where to read each digest of ``digests`` found in some quarantine: its own key once put
-    back, else (this process may not write) the quarantined copy's key. Readers verify the
-    bytes against the digest either way."""
+    back, else (this process may not write) a verified quarantined copy's key. Readers verify
+    the bytes against the digest either way.
+
+    Quarantines are tried newest first; a copy whose bytes do not hash to its digest (damaged
+    or planted) is skipped, so it never hides a good copy in an older quarantine.
+    """
     found: dict[Digest, str] = {}
+    readable: dict[Digest, str] = {}
     if not digests:
         return found
     for q in reversed(list_quarantines(storage)):
         for digest in digests - set(found):
             if digest in q.blobs:
-                restored = copy_back(storage, digest, q.key(digest))
-                if restored or storage.exists(q.key(digest)):
-                    found[digest] = digest.key if restored else q.key(digest)
-    return found
+                outcome = _restore(storage, digest, q.key(digest))
+                if outcome == _RESTORED:
+                    found[digest] = digest.key
+                elif outcome == _UNWRITABLE:
+                    readable.setdefault(digest, q.key(digest))
+    return {**readable, **found}
 
 
 def seal(storage: Storage, run_id: str, now: float | None = None) -> None:

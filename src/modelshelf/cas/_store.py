@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import time
 import uuid
 from collections import OrderedDict
@@ -38,6 +39,19 @@ _DIRECT = 8 << 20
 _BATCH_BYTES = 128 << 20  # bounds memory of batched small writes; progress granularity
 _CHECKED_MAX = 1 << 16  # digests remembered with the time their presence was last seen
 _PROBE = 64 << 20  # a blob of unknown kind larger than this is taken to be a file, not a tree
+# The writer's clock for the gc window must keep counting while the machine sleeps: gc on
+# another machine does not stop. time.monotonic() stands still during a suspend on Linux
+# (CLOCK_MONOTONIC) and macOS (mach_absolute_time); these clocks do not, nor are they stepped.
+_AWAKE_OR_ASLEEP: int | None = getattr(time, "CLOCK_BOOTTIME", None)
+if _AWAKE_OR_ASLEEP is None and sys.platform == "darwin":
+    _AWAKE_OR_ASLEEP = time.CLOCK_MONOTONIC
+
+
+def _elapsed() -> float:
+    """Seconds on a clock that counts suspended time and is never stepped."""
+    if _AWAKE_OR_ASLEEP is not None:
+        return time.clock_gettime(_AWAKE_OR_ASLEEP)
+    return time.monotonic()  # Windows: counts sleep already
 
 
 @dataclass(slots=True)
@@ -101,9 +115,10 @@ class BlobStore:
         self.concurrency = concurrency or _settings.concurrency()
         self.last_put = PutStats()
         self._dirs: set[str] = set()  # folders known to exist under a local shelf
-        # Evidence for the gc protocol: digest -> the monotonic time (taken before the check)
-        # at which this process last saw it, and for a tree every blob it lists, on the shelf.
-        # Monotonic: only durations matter to the writer, and a stepped clock must not stretch them.
+        # Evidence for the gc protocol: digest -> the time on _elapsed() (taken before the
+        # check) at which this process last saw it, and for a tree every blob it lists, on the
+        # shelf. Only durations matter to the writer: a stepped wall clock must not shrink them,
+        # and a suspended machine must not either (see _elapsed).
         self._checked: OrderedDict[Digest, float] = OrderedDict()
         self._sources: OrderedDict[Digest, str] = OrderedDict()  # tree -> folder it came from
 
@@ -121,7 +136,7 @@ class BlobStore:
     # ------------------------------------------------------------------------------ writes
     def put_bytes(self, data: bytes) -> Digest:
         """Store ``data`` as a blob (a no-op if it exists) and return its digest."""
-        when = time.monotonic()
+        when = _elapsed()
         digest = hash_bytes(data)
         if not self.storage.exists(digest.key):
             try:
@@ -158,7 +173,7 @@ class BlobStore:
             InvalidPathError: a name is unsafe, or a path is too long.
             NotFoundError: ``local_dir`` is not a folder.
         """
-        when = time.monotonic()
+        when = _elapsed()
         files = scan_dir(local_dir, prefix=prefix)
         known = self.cache.state.get_many(f.st for f in files)
         if files and not repair and all(d is not None for d in known):
@@ -192,7 +207,7 @@ class BlobStore:
         seen = [self._checked.get(e.digest) for e in tree]
         digest = self.put_bytes(tree.to_bytes())
         if all(t is not None for t in seen):
-            self._note([digest], min([t for t in seen if t is not None], default=time.monotonic()))
+            self._note([digest], min([t for t in seen if t is not None], default=_elapsed()))
         return digest
 
     def check_before_commit(
@@ -216,9 +231,9 @@ class BlobStore:
         digest = Digest.parse(digest)
         window = _settings.gc_window() if window is None else window
         seen = self._checked.get(digest)
-        if seen is not None and time.monotonic() - seen <= window / 2:
+        if seen is not None and _elapsed() - seen <= window / 2:
             return
-        when = time.monotonic()
+        when = _elapsed()
         if not self.storage.exists(digest.key) and not restore_from_quarantine(
             self.storage, {digest}
         ):
@@ -254,7 +269,7 @@ class BlobStore:
     ) -> list[TreeEntry]:
         if known is None:
             known = self.cache.state.get_many(f.st for f in files)
-        when = time.monotonic()
+        when = _elapsed()
         stats = PutStats(files=len(files), bytes_total=sum(f.size for f in files))
         digests: list[Digest | None] = list(known)
         todo = [i for i, d in enumerate(digests) if d is None]
@@ -334,7 +349,7 @@ class BlobStore:
                     uploaded.append(d)
         else:
             for batch in _batches(small, lambda item: item[1].size):
-                created = self.storage.write_many({d.key: _read_whole(f) for d, f in batch})
+                created = self.storage.write_many({d.key: _read_whole(f, d) for d, f in batch})
                 uploaded += [d for d, _ in batch if d.key in created]
                 bar.update(sum(f.size for _, f in batch))
         if big:
@@ -346,20 +361,28 @@ class BlobStore:
                         self._copy_local(f, d)
                 else:
                     self.storage.upload([(f.os_path, d.key) for d, f in batch])
-                for _, f in batch:
-                    _check_unchanged(f)
+                for d, f in batch:
+                    try:
+                        _check_unchanged(f)
+                    except StorageError:
+                        if not local:  # it may have sent other bytes than it hashed: take
+                            self._delete_quietly(d)  # back the blob it created (it was absent)
+                        raise
                 uploaded += [d for d, _ in batch]
                 bar.update(sum(f.size for _, f in batch))
         return uploaded
+
+    def _delete_quietly(self, digest: Digest) -> None:
+        try:
+            self.storage.delete(digest.key)
+        except (StorageError, OSError):
+            pass  # no delete permission: `verify --deep` names the blob
 
     def _ingest_local(self, f: LocalFile) -> tuple[Digest, bool]:
         """Hash ``f`` while copying it into a temp file beside the blobs, then rename it into
         place. Returns the digest and whether a new blob was written."""
         if f.size <= _SMALL:
-            with open(f.os_path, "rb") as src:
-                data = src.read()
-            if len(data) != f.size:
-                raise StorageError(f"{f.os_path!r} changed while it was being stored; log it again")
+            data = _read_whole(f)
             digest = hash_bytes(data)
             if self._local_blob_ok(digest, f.size):
                 return digest, False
@@ -709,20 +732,34 @@ def _batches(items: Sequence[_T], size_of: object) -> list[list[_T]]:
     return [b for b in batches if b]
 
 
-def _read_whole(f: LocalFile) -> bytes:
+def _changed(f: LocalFile) -> StorageError:
+    return StorageError(
+        f"{f.os_path!r} changed while it was being stored; stop writing to it and log again"
+    )
+
+
+def _read_whole(f: LocalFile, digest: Digest | None = None) -> bytes:
+    """The bytes of the file that was scanned: the same inode (a symlink or another file
+    swapped in since is refused), the same size and, with ``digest``, the same hash."""
     with open(f.os_path, "rb") as handle:
+        st = os.fstat(handle.fileno())
         data = handle.read()
-    if len(data) != f.size:
-        raise StorageError(f"{f.os_path!r} changed while it was being stored; log it again")
+    if (st.st_dev, st.st_ino) != (f.st.st_dev, f.st.st_ino) or len(data) != f.size:
+        raise _changed(f)
+    if digest is not None and hash_bytes(data) != digest:
+        raise _changed(f)  # edited in place since it was hashed, size and mtime kept
     return data
 
 
 def _check_unchanged(f: LocalFile) -> None:
+    """After a big file was hashed and copied by path: still the file that was scanned?
+
+    The change time is compared too: an edit can restore the size and mtime, not the ctime.
+    """
     st = os.stat(f.os_path)
-    if (st.st_size, st.st_mtime_ns) != (f.st.st_size, f.st.st_mtime_ns):
-        raise StorageError(
-            f"{f.os_path!r} changed while it was being stored; stop writing to it and log again"
-        )
+    now = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    if now != (f.st.st_dev, f.st.st_ino, f.st.st_size, f.st.st_mtime_ns, f.st.st_ctime_ns):
+        raise _changed(f)
 
 
 def _materialise(cached: Path, target: Path, executable: bool) -> None:

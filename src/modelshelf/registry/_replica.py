@@ -5,7 +5,8 @@ Read path: the ``_latest`` hint names a checkpoint; load it (from the local cach
 then read commits seq+1, seq+2, … until one is absent. A warm replica only reads the tail, so
 an up-to-date reader pays one read of an absent key. The log is never listed on this path.
 
-Write path: refresh, plan the actions against the state at N, apply them tentatively (which
+Write path: refresh (a replica's first write also lists the log once, to confirm that N is
+its end: see :meth:`Replica._confirm_end`), plan the actions against the state at N, apply them tentatively (which
 validates them), create commit N+1 with create-if-absent. Losing the race rolls back, waits a
 jittered backoff and tries again from the new head, so derived values such as the next version
 number are recomputed; after a bounded number of attempts: CommitConflictError.
@@ -81,6 +82,7 @@ class Replica:
         self.lock = threading.RLock()
         self.loaded_from: int | None = None  # the checkpoint the last cold load started from
         self.commits = 0  # commits this process made, and races it lost (for tests and benchmarks)
+        self.end_listed = False  # the log was listed once to confirm its end (first write)
         self.conflicts = 0
 
     # ------------------------------------------------------------------------------ reads
@@ -135,6 +137,23 @@ class Replica:
             self.state, self.base_seq, self.loaded_from = RegistryState(), 0, None
             self._catch_up(first=8, probe=probe)
         self._check_end(hint, base)
+
+    def _confirm_end(self, end: int) -> None:
+        """Before this replica's first commit, list the log once: is ``end`` really its end?
+
+        The probe sees every hole of up to 4 commits, and a longer one only when the commits
+        after it reach a probe offset; a short log copied in part, or with commits deleted, may
+        have neither a checkpoint nor a hint past the hole. A replica that has followed the log
+        since is left to the probe (no listing on the hot path).
+
+        Raises:
+            LogHoleError: commit ``end + 1`` is missing while a later one exists.
+        """
+        later = self.log.first_after(end)
+        if later is not None and later > end + 1 and self.log.read(end + 1) is None:
+            self.state = None  # a state that stops at a hole must not serve later reads
+            raise hole_error(end + 1, later)
+        self.end_listed = True
 
     def _check_end(self, hint: int, checkpoint: int) -> None:
         """The hint or a checkpoint names a seq past the log's end: a hole, or a bad hint?
@@ -265,6 +284,8 @@ class Replica:
         signer: SigningKey | None = None,
     ) -> Any:
         state = self.current(probe=True)  # never take a deleted commit for the end
+        if not self.end_listed:
+            self._confirm_end(state.seq)
         actions = plan(state)
         if not actions:
             return False, result(state)

@@ -8,6 +8,7 @@ import uuid
 from pathlib import Path
 
 from modelshelf.cas import BlobStore, Digest, Tree
+from modelshelf.errors import AlreadyExistsError
 
 __all__ = ["materialise"]
 
@@ -24,6 +25,8 @@ def materialise(
     Raises:
         ObjectNotFoundError: a blob is missing from the shelf and the cache.
         IntegrityError: stored bytes do not match their digest (nothing is written).
+        AlreadyExistsError: a symlink in an existing ``dest`` stands where the download puts
+            a file or folder (nothing is written).
     """
     dest = Path(dest).absolute()
     if kind == "blob":
@@ -32,6 +35,8 @@ def materialise(
     assert tree is not None
     if not dest.exists() or (dest.is_dir() and not any(dest.iterdir())):
         return blobs.get_tree(digest, dest, tree=tree)
+    if dest.is_dir():
+        _refuse_links(dest, tree)
     staging = dest.parent / f".tmp-{dest.name[:64]}-{uuid.uuid4().hex[:12]}"
     blobs.get_tree(digest, staging, tree=tree)
     try:
@@ -48,6 +53,24 @@ def materialise(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return dest
+
+
+def _refuse_links(dest: Path, tree: Tree) -> None:
+    """A symlink below ``dest`` where a download puts a file or folder would carry the write
+    (or the removal of a folder being replaced) outside ``dest``: refuse before any change."""
+    seen: set[tuple[str, ...]] = set()
+    for entry in tree:
+        parts = tuple(entry.path.split("/"))
+        for i in range(1, len(parts) + 1):
+            if parts[:i] in seen:
+                continue
+            seen.add(parts[:i])
+            if dest.joinpath(*parts[:i]).is_symlink():
+                raise AlreadyExistsError(
+                    f"cannot download into {str(dest)!r}: {'/'.join(parts[:i])!r} there is a "
+                    "symlink, and a download never writes through a link; remove the link or "
+                    "download into a new folder"
+                )
 
 
 def _place_file(cached: Path, dest: Path) -> None:
