@@ -472,6 +472,7 @@ def test_public_surface() -> None:
         "log_model",
         "register_loader",
         "save_model",
+        "spark_udf",
     ]
     for mod in (pyfunc, models):
         for name in mod.__all__:

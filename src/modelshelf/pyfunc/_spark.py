@@ -197,7 +197,13 @@ def _reference(
         local = str(local_model_dir(model_uri))
     how = distribute
     if how == "auto":
-        remote = shelf is not None and "://" in shelf.url and not shelf.url.startswith("file://")
+        # An object store every executor can reach (a local folder or memory:// may not be).
+        remote = (
+            shelf is not None
+            and "://" in shelf.url
+            and not shelf.storage.capabilities.local_paths
+            and not shelf.url.startswith("memory://")
+        )
         local_mode = str(spark.conf.get("spark.master", "")).startswith("local")
         how = "shelf" if on_shelf and (remote or local_mode) else "broadcast"
     if how == "shelf":
