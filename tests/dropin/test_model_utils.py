@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -114,3 +115,28 @@ def test_convert_input_example_matches_mlflow(kind: str, xy: tuple[pd.DataFrame,
     theirs = mlflow_models.convert_input_example_to_serving_input(example)
     assert mine is not None and theirs is not None
     assert json.loads(mine) == json.loads(theirs)
+
+
+@pytest.mark.interop
+def test_model_utils_agree_with_mlflow_on_a_local_folder(
+    logged: Any, clf: Any, xy: tuple[pd.DataFrame, Any]
+) -> None:
+    mlflow_models = pytest.importorskip("mlflow.models")
+    X, _ = xy
+    local = modelshelf.artifacts.download_artifacts(logged.model_uri)
+    # MLflow's get_model_info looks the model id up on its tracking server; its fields are
+    # those of the MLmodel file as MLflow's Model.load reads it
+    mine, theirs = mutils.get_model_info(local), mlflow_models.Model.load(local)
+    for field in (
+        "artifact_path", "flavors", "model_uuid", "run_id", "saved_input_example_info",
+        "utc_time_created", "metadata",
+    ):  # fmt: skip
+        assert getattr(mine, field) == getattr(theirs, field), field
+    assert mine.signature.to_dict() == theirs.signature.to_dict()
+    payload = mutils.convert_input_example_to_serving_input(X.head(4))
+    assert payload is not None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # MLflow deprecates its public wrapper
+        expected = mlflow_models.validate_serving_input(local, payload)
+    got = mutils.validate_serving_input(local, payload)
+    assert list(np.asarray(got)) == list(np.asarray(expected)) == list(clf.predict(X.head(4)))
