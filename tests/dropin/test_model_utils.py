@@ -119,9 +119,16 @@ def test_convert_input_example_matches_mlflow(kind: str, xy: tuple[pd.DataFrame,
 
 @pytest.mark.interop
 def test_model_utils_agree_with_mlflow_on_a_local_folder(
-    logged: Any, clf: Any, xy: tuple[pd.DataFrame, Any]
+    logged: Any,
+    clf: Any,
+    xy: tuple[pd.DataFrame, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     mlflow_models = pytest.importorskip("mlflow.models")
+    # MLflow opens a tracking store (a sqlite file in the working directory by default)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.chdir(tmp_path)
     X, _ = xy
     local = modelshelf.artifacts.download_artifacts(logged.model_uri)
     # MLflow's get_model_info looks the model id up on its tracking server; its fields are
