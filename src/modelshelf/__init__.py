@@ -24,6 +24,10 @@ _LAZY: dict[str, str] = {
     "Client": "modelshelf.client",
     "MlflowClient": "modelshelf.client",
     "register_model": "modelshelf._register",
+    "get_logged_model": "modelshelf._fluent",
+    "search_logged_models": "modelshelf._fluent",
+    "search_model_versions": "modelshelf._fluent",
+    "search_registered_models": "modelshelf._fluent",
     "export_model_version": "modelshelf._model_signing",
     "register_signed_model": "modelshelf._model_signing",
     # the fluent run API, as mlflow.<name>
@@ -58,6 +62,10 @@ _LAZY: dict[str, str] = {
 # submodules reachable as attributes (``modelshelf.pyfunc``, ``modelshelf.sklearn`` …)
 _SUBMODULES: dict[str, str] = {
     "artifacts": "modelshelf.artifacts",
+    "entities": "modelshelf.entities",
+    "exceptions": "modelshelf.exceptions",
+    "tracking": "modelshelf.tracking",
+    "types": "modelshelf.types",
     "cas": "modelshelf.cas",
     "errors": "modelshelf.errors",
     "flavors": "modelshelf.flavors",
@@ -71,11 +79,11 @@ _SUBMODULES: dict[str, str] = {
     "testing": "modelshelf.testing",
     "uri": "modelshelf.uri",
     # flavors, as mlflow.sklearn and friends
-    "lightgbm": "modelshelf.flavors.lightgbm",
-    "onnx": "modelshelf.flavors.onnx",
-    "pytorch": "modelshelf.flavors.pytorch",
-    "sklearn": "modelshelf.flavors.sklearn",
-    "xgboost": "modelshelf.flavors.xgboost",
+    "lightgbm": "modelshelf.lightgbm",
+    "onnx": "modelshelf.onnx",
+    "pytorch": "modelshelf.pytorch",
+    "sklearn": "modelshelf.sklearn",
+    "xgboost": "modelshelf.xgboost",
 }
 
 __all__ = sorted([*_LAZY, *_SUBMODULES, "__version__"])
@@ -99,6 +107,18 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from modelshelf._fluent import (
+        get_logged_model as get_logged_model,
+    )
+    from modelshelf._fluent import (
+        search_logged_models as search_logged_models,
+    )
+    from modelshelf._fluent import (
+        search_model_versions as search_model_versions,
+    )
+    from modelshelf._fluent import (
+        search_registered_models as search_registered_models,
+    )
     from modelshelf._register import (
         register_model as register_model,
     )

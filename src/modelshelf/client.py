@@ -111,6 +111,7 @@ class Client:
     locate_artifact = _Forward("runs", RunsClient.locate_artifact)
     record_logged_model = _Forward("runs", RunsClient.record_logged_model)
     list_logged_models = _Forward("runs", RunsClient.list_logged_models)
+    search_logged_models = _Forward("runs", RunsClient.search_logged_models)
     get_logged_model = _Forward("runs", RunsClient.get_logged_model)
     # The registry: forwarded to ``self.registry``.
     create_registered_model = _Forward("registry", RegistryClient.create_registered_model)
@@ -250,7 +251,7 @@ class Client:
 
     def copy_model_version(
         self,
-        src_uri: str,
+        src_model_uri: str,
         dst_name: str,
         dst_shelf: str | Shelf | None = None,
         *,
@@ -260,7 +261,7 @@ class Client:
     ) -> ModelVersion:
         """Promote a model from this shelf to ``dst_shelf`` as the next version of ``dst_name``.
 
-        ``src_uri`` is resolved on this shelf (``models:/name/3``, ``models:/name@alias``,
+        ``src_model_uri`` is resolved on this shelf (``models:/name/3``, ``models:/name@alias``,
         ``runs:/<run_id>/model``, ``sha256:…``). Only blobs the destination lacks are copied
         (copying twice moves no bytes), digests stay the same, the registered model is
         created on the destination if needed, and the new version carries its provenance in
@@ -269,7 +270,7 @@ class Client:
         given).
 
         Args:
-            src_uri: the model on this shelf.
+            src_model_uri: the model on this shelf (MLflow's name for this argument).
             dst_name: the registered model on the destination.
             dst_shelf: destination shelf URL or :class:`~modelshelf.Shelf` (default: this one).
             dst_storage_options: fsspec options for a ``dst_shelf`` URL (credentials …).
@@ -280,9 +281,9 @@ class Client:
             The new version on the destination.
 
         Raises:
-            InvalidInputError: ``src_uri`` names a file, or ``tags`` use a reserved key.
+            InvalidInputError: ``src_model_uri`` names a file, or ``tags`` use a reserved key.
             ModelNotFoundError, VersionNotFoundError, AliasNotFoundError, RunNotFoundError:
-                ``src_uri`` does not resolve.
+                ``src_model_uri`` does not resolve.
             ObjectNotFoundError, IntegrityError: a source blob is missing or corrupt.
             UnsafeBackendError: the destination cannot take registry writes.
         """
@@ -290,7 +291,7 @@ class Client:
 
         return copy_model_version(
             self,
-            src_uri,
+            src_model_uri,
             dst_name,
             dst_shelf,
             dst_storage_options=dst_storage_options,

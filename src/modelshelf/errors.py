@@ -102,7 +102,13 @@ __all__ = [
 
 
 class ModelshelfError(Exception):
-    """Root of every error modelshelf raises."""
+    """Root of every error modelshelf raises.
+
+    ``modelshelf.exceptions.MlflowException`` is this class, so ``except MlflowException``
+    catches every modelshelf error; ``error_code`` is the name MLflow would give it.
+    """
+
+    error_code: str = "INTERNAL_ERROR"
 
 
 class ModelshelfWarning(UserWarning):
@@ -111,6 +117,8 @@ class ModelshelfWarning(UserWarning):
 
 class ConfigurationError(ModelshelfError, ValueError):
     """The environment or the arguments describe something modelshelf cannot set up."""
+
+    error_code = "INVALID_PARAMETER_VALUE"
 
 
 class MissingDependencyError(ConfigurationError, ImportError):
@@ -128,6 +136,8 @@ class BackendRequestError(ConfigurationError):
 
 class InvalidInputError(ModelshelfError, ValueError):
     """An argument was rejected before anything was written."""
+
+    error_code = "INVALID_PARAMETER_VALUE"
 
 
 class InvalidPathError(InvalidInputError):
@@ -187,6 +197,8 @@ class CheckpointError(MalformedMetadataError):
 class NotFoundError(ModelshelfError, FileNotFoundError, LookupError):
     """Something that was asked for does not exist."""
 
+    error_code = "RESOURCE_DOES_NOT_EXIST"
+
     def __str__(self) -> str:  # FileNotFoundError would otherwise format errno-style args
         return str(self.args[0]) if self.args else ""
 
@@ -218,6 +230,8 @@ class ArtifactNotFoundError(NotFoundError):
 class AlreadyExistsError(ModelshelfError, FileExistsError):
     """A create-if-absent found the key taken."""
 
+    error_code = "RESOURCE_ALREADY_EXISTS"
+
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
 
@@ -232,6 +246,8 @@ class ArtifactExistsError(AlreadyExistsError):
 
 class ImmutableValueError(ModelshelfError, ValueError):
     """A write-once value (a run param, say) was logged again with another value."""
+
+    error_code = "INVALID_STATE"
 
 
 class IntegrityError(ModelshelfError, ValueError):
@@ -277,6 +293,8 @@ class LogHoleError(IntegrityError):
 class ConcurrencyError(ModelshelfError, RuntimeError):
     """Concurrent writers could not be reconciled."""
 
+    error_code = "ABORTED"
+
 
 class CommitConflictError(ConcurrencyError):
     """A commit lost its race more times than the retry budget allows."""
@@ -295,6 +313,8 @@ class StorageError(ModelshelfError, OSError):
 
 class StoragePermissionError(StorageError, PermissionError):
     """The backend refused the credentials (HTTP 401/403, ``AccessDenied``, ``EACCES``)."""
+
+    error_code = "PERMISSION_DENIED"
 
 
 class BackendUnavailableError(StorageError):

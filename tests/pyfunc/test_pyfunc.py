@@ -291,7 +291,7 @@ def test_requirement_arguments(tmp_path: Path) -> None:
         {"python_model": NoContextModel(), "data_path": "."},
         {"loader_module": "x", "artifacts": {"a": "."}},
         {"python_model": object()},
-        {"python_model": NoContextModel(), "artifacts": {"a": "s3://bucket/key"}},
+        {"python_model": NoContextModel(), "artifacts": {"a": "mlflow-artifacts:/bucket/key"}},
         {"python_model": NoContextModel(), "artifacts": {"a": "/does/not/exist"}},
         {"python_model": NoContextModel(), "input_example": object()},
         {"python_model": NoContextModel(), "metadata": ["x"]},

@@ -46,9 +46,13 @@ __all__ = [
     "ParamSpec",
     "Schema",
     "TensorSpec",
+    "convert_input_example_to_serving_input",
     "enforce_input",
     "enforce_params",
+    "get_model_info",
     "infer_signature",
+    "set_signature",
+    "validate_serving_input",
 ]
 
 _LAZY = {
@@ -68,6 +72,10 @@ _LAZY = {
     "infer_signature": "modelshelf.models._infer",
     "enforce_input": "modelshelf.models._enforce",
     "enforce_params": "modelshelf.models._enforce",
+    "convert_input_example_to_serving_input": "modelshelf.models.utils",
+    "get_model_info": "modelshelf.models.utils",
+    "set_signature": "modelshelf.models.utils",
+    "validate_serving_input": "modelshelf.models.utils",
 }
 
 

@@ -39,6 +39,7 @@ __all__ = [
     "load_input_example",
     "load_input_example_params",
     "save_input_example",
+    "serving_input_json",
     "split_input_and_params",
 ]
 
@@ -160,6 +161,34 @@ def _describe(data: Any) -> tuple[str, Any, Any, dict[str, Any]]:
     )
 
 
+def _payloads(input_example: Any) -> tuple[str, Any, dict[str, Any], dict[str, Any]]:
+    """(kind, input_example.json content, serving payload, extra info) of an example."""
+    data, params = split_input_and_params(input_example)
+    kind, content, serving, extra = _describe(data)
+    if params is not None:
+        params = _plain(params, nan_to_null=False)
+        content = {"inputs": content, "params": params}
+    serving_payload: dict[str, Any] = (
+        {"dataframe_split": serving} if kind == "dataframe" else {"inputs": serving}
+    )
+    if params is not None:
+        serving_payload["params"] = params
+    return kind, content, serving_payload, extra
+
+
+def serving_input_json(input_example: Any) -> str | None:
+    """The scoring-server payload for ``input_example`` as JSON text (None for None).
+
+    The text ``serving_input_example.json`` holds when the example is logged.
+
+    Raises:
+        InvalidInputError: the example's type is not supported or it is not JSON-serializable.
+    """
+    if input_example is None:
+        return None
+    return json.dumps(_payloads(input_example)[2], indent=2)
+
+
 def save_input_example(
     model: Model, input_example: Any, path: str | os.PathLike[str]
 ) -> dict[str, Any] | None:
@@ -172,16 +201,7 @@ def save_input_example(
     """
     if input_example is None:
         return None
-    data, params = split_input_and_params(input_example)
-    kind, content, serving, extra = _describe(data)
-    if params is not None:
-        params = _plain(params, nan_to_null=False)
-        content = {"inputs": content, "params": params}
-    serving_payload: dict[str, Any] = (
-        {"dataframe_split": serving} if kind == "dataframe" else {"inputs": serving}
-    )
-    if params is not None:
-        serving_payload["params"] = params
+    kind, content, serving_payload, extra = _payloads(input_example)
     root = Path(path)
     (root / INPUT_EXAMPLE_FILE_NAME).write_text(json.dumps(content), encoding="utf-8")
     (root / SERVING_INPUT_FILE_NAME).write_text(
@@ -193,7 +213,7 @@ def save_input_example(
         "serving_input_path": SERVING_INPUT_FILE_NAME,
         **extra,
     }
-    if params is not None:
+    if "params" in serving_payload:
         info["params"] = "true"  # MLflow writes the *string* 'true'
     model.saved_input_example_info = info
     return info

@@ -475,12 +475,22 @@ class Model:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Model:
-        """Read a local ``MLmodel`` file, or the one inside the model directory ``path``.
+        """Read the ``MLmodel`` file ``path`` names, or the one inside the model folder it names.
+
+        ``path`` is a local path, or any model URI :mod:`modelshelf.uri` resolves
+        (``runs:/…``, ``models:/…``, ``sha256:…``, a folder URL) on the current shelf; shelf
+        bytes come through the verified cache.
 
         Raises:
             NotFoundError: there is no such file or directory / no MLmodel inside it.
             MalformedMetadataError: the file is not valid YAML or not a valid MLmodel.
+            InvalidURIError: a malformed model URI.
         """
+        if isinstance(path, str) and ":" in path and not os.path.exists(path):
+            from modelshelf.uri import local_model_dir, parse_uri
+
+            if parse_uri(path).scheme != "local":
+                path = local_model_dir(path)
         p = Path(path)
         file = p / MLMODEL_FILE_NAME if p.is_dir() else p
         try:

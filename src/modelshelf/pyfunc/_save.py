@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import os
 import shutil
+import stat
 import sys
 import uuid
 import warnings
@@ -54,6 +55,21 @@ def _local_source(uri: str | os.PathLike[str], what: str) -> Path:
     return p
 
 
+def _artifact_source(uri: str, what: str) -> Path:
+    """A local file or folder holding what ``uri`` names: a path as is; ``runs:/``,
+    ``models:/``, ``sha256:`` and folder URLs through :mod:`modelshelf.uri` (shelf bytes via
+    the verified cache)."""
+    from modelshelf.uri import local_model_dir, parse_uri
+
+    try:
+        scheme = parse_uri(uri).scheme
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"{what}: {exc}") from exc
+    if scheme == "local":
+        return _local_source(uri, what)
+    return local_model_dir(uri)
+
+
 def _copy_in(src: Path, dst_dir: Path) -> str:
     """Copy a file or directory to ``dst_dir/<basename>``; returns the POSIX path relative to
     ``dst_dir.parent`` (the model root)."""
@@ -78,7 +94,7 @@ def _copy_artifacts(root: Path, artifacts: dict[str, Any]) -> dict[str, dict[str
             raise InvalidInputError(f"artifact names must be non-empty strings, got {name!r}")
         key = os.fspath(uri)
         if key not in sources:
-            sources[key] = _local_source(uri, f"artifact {name!r}")
+            sources[key] = _artifact_source(key, f"artifact {name!r}")
         names.setdefault(key, []).append(name)
     basenames = [src.name for src in sources.values()]
     colliding = {i for i, b in enumerate(basenames) if basenames.count(b) > 1}
@@ -100,9 +116,25 @@ def _copy_artifacts(root: Path, artifacts: dict[str, Any]) -> dict[str, dict[str
             shutil.copytree(src, dst)
         else:
             shutil.copy2(src, dst)
+        if not _is_plain_path(uri):
+            _make_writable(dst)  # the verified cache's read-only modes must not come along
         for name in names[uri]:
             out[name] = {"path": f"artifacts/{rel.as_posix()}", "uri": uri}
     return out
+
+
+def _is_plain_path(uri: str) -> bool:
+    from modelshelf.uri import parse_uri
+
+    return parse_uri(uri).scheme == "local"
+
+
+def _make_writable(root: Path) -> None:
+    paths = (
+        [root] if root.is_file() else [Path(d) / n for d, ds, fs in os.walk(root) for n in ds + fs]
+    )
+    for p in [root, *paths] if root.is_dir() else paths:
+        os.chmod(p, os.stat(p).st_mode | stat.S_IWUSR | stat.S_IRUSR)
 
 
 def _dir_size(root: Path) -> int:
@@ -166,7 +198,9 @@ def save_model(
 
     Give either ``python_model`` (a :class:`PythonModel`, an ``mlflow.pyfunc.PythonModel`` or a
     function of the input) — pickled to ``python_model.pkl`` with ``loader_module:
-    mlflow.pyfunc.model``, ``artifacts`` copied to ``artifacts/<basename>`` — or
+    mlflow.pyfunc.model``, ``artifacts`` copied to ``artifacts/<basename>`` (each a local
+    path or any URI :mod:`modelshelf.uri` resolves — ``runs:/``, ``models:/``, ``sha256:``, a
+    folder URL — on the current shelf, fetched through the verified cache) — or
     ``loader_module`` (a module with ``_load_pyfunc(data_path)``) with optional ``data_path``
     (copied to ``data/<basename>``). ``code_paths`` are copied to ``code/<basename>`` and put
     first on ``sys.path`` at load. Requirements are inferred in-process unless given.

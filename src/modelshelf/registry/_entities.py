@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
@@ -46,6 +47,11 @@ class ModelVersion:
 
     __hash__ = None  # type: ignore[assignment]  # holds dicts
 
+    def __iter__(self) -> Iterator[tuple[str, Any]]:
+        """``(field, value)`` pairs, so ``dict(entity)`` works as on MLflow's entities."""
+        for f in fields(self):
+            yield f.name, getattr(self, f.name)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -72,6 +78,11 @@ class RegisteredModel:
     latest_versions: list[ModelVersion] = field(default_factory=list)
 
     __hash__ = None  # type: ignore[assignment]
+
+    def __iter__(self) -> Iterator[tuple[str, Any]]:
+        """``(field, value)`` pairs, so ``dict(entity)`` works as on MLflow's entities."""
+        for f in fields(self):
+            yield f.name, getattr(self, f.name)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -53,6 +53,7 @@ from modelshelf.runs._fluent import (
     start_run,
 )
 from modelshelf.runs._layout import check_run_id
+from modelshelf.runs._search import ViewType
 from modelshelf.runs._uris import parse_runs_uri, runs_uri
 
 __all__ = [
@@ -71,6 +72,7 @@ __all__ = [
     "RunStatus",
     "RunTag",
     "RunsClient",
+    "ViewType",
     "active_run",
     "check_run_id",
     "clean_artifact_path",

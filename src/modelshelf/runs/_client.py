@@ -574,6 +574,26 @@ class RunsClient:
             raise NotFoundError(f"no logged model {model_id!r} on the shelf {self.shelf.url}")
         return LoggedModelInfo.from_dict(loads(value))
 
+    def search_logged_models(
+        self, experiment_ids: Sequence[str] | None = None
+    ) -> list[LoggedModelInfo]:
+        """Every model logged on the shelf (in these experiments), newest first.
+
+        Raises:
+            RunNotFoundError: a logged model's run is missing (a damaged shelf).
+        """
+        storage = self._runs_storage
+        keys = [i.key for i in storage.list("logged_models/") if i.key.endswith(".json")]
+        found = [LoggedModelInfo.from_dict(loads(v)) for v in storage.read_many(keys).values() if v]
+        if experiment_ids is not None:
+            wanted = {str(e) for e in experiment_ids}
+            run_exp = {
+                r: str(self._runs_records.read_run(r).meta["experiment_id"])
+                for r in {m.run_id for m in found}
+            }
+            found = [m for m in found if run_exp[m.run_id] in wanted]
+        return sorted(found, key=lambda m: (-m.timestamp, m.model_id))
+
     # ------------------------------------------------------------------------------ helpers
     def _runs_to_run(self, record: RunRecord) -> Run:
         meta = record.meta

@@ -162,6 +162,11 @@ class LoggedModelInfo:
     def model_uri(self) -> str:
         return f"runs:/{self.run_id}/{self.artifact_path}"
 
+    @property
+    def name(self) -> str:
+        """MLflow's ``LoggedModel.name``: the name the model was logged under."""
+        return self.artifact_path
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["flavors"] = list(self.flavors)
