@@ -274,20 +274,34 @@ def test_fine_tune_reuploads_only_new_weights(tmp_path: Path, clf: Any) -> None:
 
 
 @pytest.mark.interop
-def test_mlflow_both_ways(tmp_path: Path, clf: Any) -> None:
+@pytest.mark.parametrize("task", ["text-classification", "text-generation"])
+def test_mlflow_both_ways(tmp_path: Path, clf: Any, gen: Any, task: str) -> None:
     mlflow_transformers = pytest.importorskip("mlflow.transformers")
     import mlflow.pyfunc
 
+    pipe = clf if task == "text-classification" else gen
     ours, theirs = tmp_path / "ours", tmp_path / "theirs"
     kw: dict[str, Any] = {"input_example": TEXTS[:2], "pip_requirements": REQS}
-    flavor.save_model(clf, ours, **kw)
-    mlflow_transformers.save_model(clf, theirs, **kw)
+    if task == "text-generation":
+        kw["model_config"] = GEN_CONFIG
+    flavor.save_model(pipe, ours, **kw)
+    mlflow_transformers.save_model(pipe, theirs, **kw)
     assert_same_as_mlflow(ours, theirs)
-    expected = _frame(clf, TEXTS)
+    expected = theirs_pred = mlflow.pyfunc.load_model(str(theirs)).predict(TEXTS)
+    if task == "text-classification":
+        pd.testing.assert_frame_equal(expected, _frame(clf, TEXTS))
+    else:
+        assert expected == [gen(t, **GEN_CONFIG)[0]["generated_text"].strip() for t in TEXTS]
     # MLflow loads what modelshelf wrote...
-    pd.testing.assert_frame_equal(mlflow.pyfunc.load_model(str(ours)).predict(TEXTS), expected)
-    pipe = mlflow_transformers.load_model(str(ours))
-    pd.testing.assert_frame_equal(_frame(pipe, TEXTS), expected)
-    # ...and modelshelf loads what MLflow wrote.
-    pd.testing.assert_frame_equal(load_pyfunc(theirs).predict(TEXTS), expected)
-    pd.testing.assert_frame_equal(_frame(flavor.load_model(theirs), TEXTS), expected)
+    ours_in_mlflow = mlflow.pyfunc.load_model(str(ours)).predict(TEXTS)
+    # ...and modelshelf loads what MLflow wrote, predicting the same.
+    theirs_here = load_pyfunc(theirs).predict(TEXTS)
+    ours_here = load_pyfunc(ours).predict(TEXTS)
+    for got in (ours_in_mlflow, theirs_here, ours_here):
+        if task == "text-classification":
+            pd.testing.assert_frame_equal(got, theirs_pred)
+        else:
+            assert got == theirs_pred
+    native = mlflow_transformers.load_model(str(ours))
+    assert type(native) is type(pipe)
+    assert type(flavor.load_model(theirs)) is type(pipe)
