@@ -200,6 +200,35 @@ def test_bad_inputs_raise_typed_errors(tmp_path: Path, clf: Any) -> None:
         impl.predict([{"sentence": "good movie"}])
 
 
+def test_processor_dtype_and_model_card(tmp_path: Path, clf: Any) -> None:
+    from huggingface_hub import ModelCard
+
+    card = ModelCard("---\nlicense: mit\n---\n# Tiny classifier\n")
+    path = tmp_path / "m"
+    with pytest.warns(UserWarning, match="processor"):
+        flavor.save_model(
+            clf,
+            path,
+            processor=clf.tokenizer,
+            torch_dtype=torch.bfloat16,
+            model_card=card,
+            pip_requirements=REQS,
+        )
+    meta = Model.load(path)
+    assert "python_function" not in meta.flavors  # as MLflow: a processor means no pyfunc
+    assert meta.flavors["transformers"]["torch_dtype"] == "torch.bfloat16"
+    assert meta.flavors["transformers"]["processor_type"] == type(clf.tokenizer).__name__
+    assert "components/processor/tokenizer.json" in files(path)
+    assert (path / "model_card.md").read_text().endswith("# Tiny classifier\n")
+    assert "license: mit" in (path / "model_card_data.yaml").read_text()
+    assert "The declared license type is: 'mit'" in (path / "LICENSE.txt").read_text()
+    with pytest.raises(InvalidInputError, match="return_type='components'"):
+        flavor.load_model(path)
+    parts = flavor.load_model(path, return_type="components")
+    assert parts["model"].dtype == torch.bfloat16 and parts["dtype"] == torch.bfloat16
+    assert parts["processor"]("good movie")["input_ids"] == clf.tokenizer("good movie")["input_ids"]
+
+
 def test_requirements_are_inferred(tmp_path: Path, clf: Any) -> None:
     flavor.save_model(clf, tmp_path / "m")
     reqs = (tmp_path / "m" / "requirements.txt").read_text().splitlines()
