@@ -229,6 +229,50 @@ def test_processor_dtype_and_model_card(tmp_path: Path, clf: Any) -> None:
     assert parts["processor"]("good movie")["input_ids"] == clf.tokenizer("good movie")["input_ids"]
 
 
+@pytest.mark.parametrize(
+    "last_call",
+    [
+        {},
+        {"padding": True},
+        {"padding": "max_length", "max_length": 8},
+        {"truncation": True, "max_length": 2, "padding": "longest"},
+    ],
+)
+def test_tokenizer_bytes_do_not_depend_on_its_last_call(
+    tmp_path: Path, clf: Any, last_call: dict[str, Any]
+) -> None:
+    tok = clf.tokenizer
+    tok(TEXTS[:2])  # a plain call: no padding, no truncation left behind
+    flavor.save_model(clf, tmp_path / "plain", pip_requirements=REQS)
+    tok(TEXTS, **last_call)
+    state = (tok.backend_tokenizer.padding, tok.backend_tokenizer.truncation)
+    flavor.save_model(clf, tmp_path / "used", pip_requirements=REQS)
+    assert (tok.backend_tokenizer.padding, tok.backend_tokenizer.truncation) == state
+    for rel in (
+        "components/tokenizer/tokenizer.json",
+        "components/tokenizer/tokenizer_config.json",
+    ):
+        assert (tmp_path / "plain" / rel).read_bytes() == (tmp_path / "used" / rel).read_bytes()
+    loaded = flavor.load_model(tmp_path / "used", return_type="components")["tokenizer"]
+    assert loaded(TEXTS, **last_call)["input_ids"] == tok(TEXTS, **last_call)["input_ids"]
+
+
+def test_other_pipelines_save_but_do_not_predict_through_pyfunc(tmp_path: Path) -> None:
+    tokenizer = _tokenizer(cls_token="[CLS]", sep_token="[SEP]", mask_token="[UNK]")
+    config = transformers.BertConfig(
+        vocab_size=len(WORDS), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+        intermediate_size=32, max_position_embeddings=32,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    model = transformers.BertForMaskedLM(config).eval()
+    path = tmp_path / "m"
+    flavor.save_model({"model": model, "tokenizer": tokenizer}, path, pip_requirements=REQS)
+    assert Model.load(path).flavors["transformers"]["task"] == "fill-mask"
+    assert isinstance(flavor.load_model(path), transformers.FillMaskPipeline)
+    with pytest.raises(InvalidInputError, match="FillMaskPipeline is not supported"):
+        load_pyfunc(path).predict(["good [UNK]"])
+
+
 def test_requirements_are_inferred(tmp_path: Path, clf: Any) -> None:
     flavor.save_model(clf, tmp_path / "m")
     reqs = (tmp_path / "m" / "requirements.txt").read_text().splitlines()
