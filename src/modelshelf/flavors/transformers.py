@@ -217,7 +217,9 @@ def _save_component(component: Any, folder: Path) -> None:
     the same bytes whatever it was last used for, so a fine-tune stores no new tokenizer blob.
     """
     backend: Any = getattr(component, "_tokenizer", None)
-    if backend is None or not all(hasattr(backend, a) for a in ("padding", "truncation", "no_padding")):
+    if backend is None or not all(
+        hasattr(backend, a) for a in ("padding", "truncation", "no_padding")
+    ):
         component.save_pretrained(folder)
         return
     padding, truncation = backend.padding, backend.truncation
