@@ -189,6 +189,10 @@ def test_bad_inputs_raise_typed_errors(tmp_path: Path, clf: Any) -> None:
         flavor.save_model({"model": clf.model, "tokenizers": clf.tokenizer}, tmp_path / "b")
     with pytest.raises(InvalidInputError, match="save_pretrained=False"):
         flavor.save_model(clf, tmp_path / "c", save_pretrained=False)
+    with pytest.raises(InvalidInputError, match="prompt_template"):
+        flavor.save_model(clf, tmp_path / "d", prompt_template="Say {prompt}")
+    with pytest.raises(InvalidInputError, match="llm/v1/completions"):
+        flavor.save_model(clf, tmp_path / "e", task="llm/v1/completions")
     assert list(tmp_path.iterdir()) == []
     flavor.save_model(clf, tmp_path / "m", pip_requirements=REQS)
     with pytest.raises(InvalidInputError, match="return_type"):

@@ -303,18 +303,30 @@ def save_model(
             e.g. ``{"max_new_tokens": 20}``.
         save_pretrained: must be True: the weights are always saved (a Hub reference would
             need the network to load).
-        **kwargs: accepted for MLflow compatibility and ignored.
+        **kwargs: other MLflow arguments are accepted and ignored, except ``prompt_template``
+            and ``base_model_path``, which are refused (not supported yet).
 
     Returns:
         The :class:`~modelshelf.models.Model` written to ``MLmodel``.
 
     Raises:
         AlreadyExistsError: ``path`` exists and is not empty.
-        InvalidInputError: not a pipeline or a valid dict of components, an unknown task,
-            ``save_pretrained=False``, bad requirement arguments.
+        InvalidInputError: not a pipeline or a valid dict of components, an unknown task, an
+            ``llm/v1/...`` task, ``save_pretrained=False``, ``prompt_template`` or
+            ``base_model_path``, bad requirement arguments.
         MissingDependencyError: transformers (or torch) is not installed.
     """
-    del kwargs
+    for unsupported in ("prompt_template", "base_model_path"):
+        if kwargs.get(unsupported) is not None:
+            raise InvalidInputError(
+                f"{unsupported}= is not supported by modelshelf's transformers flavor yet; save "
+                "without it (or with mlflow.transformers)."
+            )
+    if task is not None and task.startswith("llm/v1/"):
+        raise InvalidInputError(
+            f"MLflow's LLM inference task {task!r} is not supported yet; pass the transformers "
+            "task (e.g. 'text-generation')."
+        )
     transformers = _transformers()
     if not save_pretrained:
         raise InvalidInputError(
