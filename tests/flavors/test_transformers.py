@@ -4,16 +4,15 @@ fine-tune that keeps its tokenizer re-uploading only the new weights."""
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing may come from the Hub
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
@@ -30,9 +29,12 @@ LABELS = [1, 1, 0, 0, 1]
 REQS = ["transformers", "torch"]
 
 
-@pytest.fixture(autouse=True)
-def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+@pytest.fixture(scope="module", autouse=True)
+def _offline() -> Iterator[None]:
+    """Nothing may come from the Hugging Face Hub (module-wide, before the model fixtures)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HF_HUB_OFFLINE", "1")
+        yield
 
 
 def _tokenizer(**special: str) -> Any:
