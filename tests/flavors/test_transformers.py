@@ -232,6 +232,11 @@ def test_processor_dtype_and_model_card(tmp_path: Path, clf: Any) -> None:
         flavor.load_model(path)
     parts = flavor.load_model(path, return_type="components")
     assert parts["model"].dtype == torch.bfloat16 and parts["dtype"] == torch.bfloat16
+    # a dtype given at load wins over the recorded one (either spelling)
+    for key in ("dtype", "torch_dtype"):
+        parts = flavor.load_model(path, return_type="components", **{key: "float32"})
+        assert parts["model"].dtype == torch.float32 and parts["dtype"] == torch.float32
+        assert "torch_dtype" not in parts
     assert parts["processor"]("good movie")["input_ids"] == clf.tokenizer("good movie")["input_ids"]
 
 

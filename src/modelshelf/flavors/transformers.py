@@ -498,7 +498,7 @@ def _load_component(conf: dict[str, Any], name: str, folder: Path) -> Any:
     return cls.from_pretrained(str(folder))
 
 
-def _load_parts(root: Path, conf: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+def _load_parts(root: Path, conf: dict[str, Any], dtype: Any = None) -> dict[str, Any]:
     transformers = _transformers()
     if "model_binary" not in conf and "source_model_revision" in conf:
         raise InvalidInputError(
@@ -509,7 +509,7 @@ def _load_parts(root: Path, conf: dict[str, Any], **kwargs: Any) -> dict[str, An
     if "peft_adaptor" in conf or "local_base_model_path" in conf:
         raise InvalidInputError("PEFT adapter models are not supported by modelshelf yet.")
     model_dir = root / str(conf.get("model_binary") or "pipeline")
-    dtype = kwargs.pop("dtype", None) or kwargs.pop("torch_dtype", None) or conf.get("torch_dtype")
+    dtype = dtype or conf.get("torch_dtype")
     load_kwargs: dict[str, Any] = {}
     if dtype:
         load_kwargs["dtype"] = _torch_dtype(dtype)
@@ -557,7 +557,8 @@ def load_model(
             "This model was saved with a processor, which a Pipeline cannot hold; load it with "
             "return_type='components'."
         )
-    parts = _load_parts(root, conf, **kwargs)
+    dtype = kwargs.pop("dtype", None) or kwargs.pop("torch_dtype", None)
+    parts = _load_parts(root, conf, dtype)
     if return_type == "components":
         return parts
     if device is not None:
