@@ -4,6 +4,7 @@ fine-tune that keeps its tokenizer re-uploading only the new weights."""
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -389,3 +390,29 @@ def test_mlflow_both_ways(tmp_path: Path, clf: Any, gen: Any, task: str) -> None
     native = mlflow_transformers.load_model(str(ours))
     assert type(native) is type(pipe)
     assert type(flavor.load_model(theirs)) is type(pipe)
+
+
+WITHOUT_MLFLOW = """
+import json, sys
+sys.modules["mlflow"] = None  # any `import mlflow...` now raises ImportError
+from modelshelf.flavors import register_pyfunc_loaders
+from modelshelf.pyfunc import load_model_from_dir, register_loader
+register_pyfunc_loaders(register_loader)
+out = load_model_from_dir(sys.argv[1]).predict(json.loads(sys.argv[2]))
+print(json.dumps(out.to_dict(orient="list")))
+"""
+
+
+@pytest.mark.interop
+def test_mlflow_written_model_loads_without_mlflow(tmp_path: Path, clf: Any) -> None:
+    import json
+
+    mlflow_transformers = pytest.importorskip("mlflow.transformers")
+    mlflow_transformers.save_model(clf, tmp_path / "theirs", pip_requirements=REQS)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    out = subprocess.run(
+        [sys.executable, "-c", WITHOUT_MLFLOW, str(tmp_path / "theirs"), json.dumps(TEXTS)],
+        capture_output=True, text=True, check=True, env=env,
+    )  # fmt: skip
+    got = pd.DataFrame(json.loads(out.stdout.strip().splitlines()[-1]))
+    pd.testing.assert_frame_equal(got, _frame(clf, TEXTS), check_dtype=False)
