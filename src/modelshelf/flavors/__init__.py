@@ -1,7 +1,7 @@
 """Framework flavors: save a trained model the way its framework does best, in MLflow's format.
 
 Built-in flavors (``modelshelf.flavors.sklearn``, ``xgboost``, ``lightgbm``, ``pytorch``,
-``onnx``) are plain modules with ``save_model``, ``load_model`` and ``_load_pyfunc``; each
+``onnx``, ``transformers``) are plain modules with ``save_model``, ``load_model`` and ``_load_pyfunc``; each
 imports its framework only when used. Third-party flavors plug in through the
 ``modelshelf.flavors`` entry-point group or :func:`register_flavor`. Importing this package
 imports no framework.

@@ -99,6 +99,9 @@ BUILTIN_FLAVORS: dict[str, BuiltinFlavor] = {
     "onnx": BuiltinFlavor("modelshelf.flavors.onnx", "onnx", ("onnx", "onnxruntime")),
     "pytorch": BuiltinFlavor("modelshelf.flavors.pytorch", "pytorch", ("torch",)),
     "sklearn": BuiltinFlavor("modelshelf.flavors.sklearn", "sklearn", ("sklearn", "skops")),
+    "transformers": BuiltinFlavor(
+        "modelshelf.flavors.transformers", "transformers", ("transformers", "torch")
+    ),
     "xgboost": BuiltinFlavor("modelshelf.flavors.xgboost", "xgboost", ("xgboost",)),
 }
 
@@ -108,6 +111,7 @@ MLFLOW_LOADER_MODULES: dict[str, str] = {
     "mlflow.onnx": "onnx",
     "mlflow.pytorch": "pytorch",
     "mlflow.sklearn": "sklearn",
+    "mlflow.transformers": "transformers",
     "mlflow.xgboost": "xgboost",
 }
 
