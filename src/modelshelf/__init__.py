@@ -83,6 +83,7 @@ _SUBMODULES: dict[str, str] = {
     "onnx": "modelshelf.onnx",
     "pytorch": "modelshelf.pytorch",
     "sklearn": "modelshelf.sklearn",
+    "transformers": "modelshelf.transformers",
     "xgboost": "modelshelf.xgboost",
 }
 

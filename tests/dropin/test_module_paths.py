@@ -54,7 +54,9 @@ def test_module_path_gives_the_names(path: str) -> None:
             assert value is getattr(importlib.import_module(HOMES[name]), name), (path, name)
 
 
-@pytest.mark.parametrize("flavor", ["sklearn", "xgboost", "lightgbm", "pytorch", "onnx"])
+@pytest.mark.parametrize(
+    "flavor", ["sklearn", "xgboost", "lightgbm", "pytorch", "onnx", "transformers"]
+)
 def test_flavor_submodule_is_the_flavor_module(flavor: str) -> None:
     module = importlib.import_module(f"modelshelf.{flavor}")
     assert module is importlib.import_module(f"modelshelf.flavors.{flavor}")
