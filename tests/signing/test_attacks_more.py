@@ -360,7 +360,7 @@ def test_cli_bad_head_and_key_are_one_line_errors(tmp_path: Path) -> None:
 def test_a_logged_model_record_swapped_is_refused(world: World, tmp_path: Path) -> None:
     writer = Client(world.url, signing_key=world.keys["release"].private, **world.options)
     v2 = writer.get_model_version("m", 2)
-    info = writer._record_logged_model(world.run_id, "model", v2.digest)
+    info = writer.runs.record_logged_model(world.run_id, "model", v2.digest)
     assert np.allclose(load_model(f"models:/{info.model_id}").predict(world.X), world.expected)
     key = f"logged_models/{info.model_id}.json"
     body = json.loads(world.storage.read(key))

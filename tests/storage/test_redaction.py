@@ -247,5 +247,5 @@ def test_shelves_with_different_url_credentials_do_not_share_a_registry(
     a = modelshelf.Client("s3://key-a:secret-a-0123@modelshelf-test/two", endpoint_url=endpoint)
     b = modelshelf.Client("s3://key-b:secret-b-0123@modelshelf-test/two", endpoint_url=endpoint)
     assert a.shelf.url == b.shelf.url == "s3://***@modelshelf-test/two"
-    assert a._reg_replica is not b._reg_replica
-    assert b._reg_replica.storage.fs.secret == "secret-b-0123"  # type: ignore[attr-defined]
+    assert a.registry._reg_replica is not b.registry._reg_replica
+    assert b.registry._reg_replica.storage.fs.secret == "secret-b-0123"  # type: ignore[attr-defined]
