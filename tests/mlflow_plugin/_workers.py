@@ -6,7 +6,7 @@ import time
 
 
 def register_versions(
-    registry_uri: str, name: str, source: str, count: int, start_at: float
+    tracking_uri: str, registry_uri: str, name: str, source: str, count: int, start_at: float
 ) -> list[int]:
     """Register ``count`` versions of ``name`` through MLflow's client; return their numbers."""
     import mlflow
@@ -14,7 +14,7 @@ def register_versions(
     import modelshelf.mlflow_plugin
 
     modelshelf.mlflow_plugin.register()
-    client = mlflow.MlflowClient(registry_uri=registry_uri)
+    client = mlflow.MlflowClient(tracking_uri=tracking_uri, registry_uri=registry_uri)
     client.get_registered_model(name)  # warm up before the start line
     time.sleep(max(0.0, start_at - time.time()))
     return [int(client.create_model_version(name, source).version) for _ in range(count)]
