@@ -87,7 +87,10 @@ def test_unchanged_mlflow_script_keeps_its_registry_on_the_shelf(
         client.get_model_version("churn", "1")
     assert err.value.error_code == "RESOURCE_DOES_NOT_EXIST"
     client.rename_registered_model("churn", "churn-v2")
-    client.create_model_version("churn-v2", "models:/churn-v2/2")  # MLflow's copy path
+    client.create_registered_model("churn-copy")
+    copied = client.copy_model_version("models:/churn-v2/2", "churn-copy")
+    assert copied.version == "1"
+    client.create_model_version("churn-v2", "models:/churn-v2/2")
 
     ours = Client(shelf)
     assert ours.verify(deep=True).ok
@@ -111,6 +114,10 @@ def test_unchanged_mlflow_script_keeps_its_registry_on_the_shelf(
     assert sorted(versions) == [2, 3]
     assert versions[3].digest == versions[2].digest  # same bytes, stored once
     assert versions[2].model_id and versions[2].source == f"models:/{versions[2].model_id}"
+    assert ours.get_model_version("churn-copy", 1).digest == versions[2].digest
+    with pytest.raises(MlflowException) as err:
+        client.create_webhook("w", "http://127.0.0.1:9/x", events=[])
+    assert err.value.error_code == "NOT_IMPLEMENTED"
     ours.delete_registered_model("churn-v2")
 
 

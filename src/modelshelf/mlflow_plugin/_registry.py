@@ -10,6 +10,8 @@ from typing import Any
 from mlflow.entities.model_registry import ModelVersion as MlflowModelVersion
 from mlflow.entities.model_registry import ModelVersionTag, RegisteredModelAlias, RegisteredModelTag
 from mlflow.entities.model_registry import RegisteredModel as MlflowRegisteredModel
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import NOT_IMPLEMENTED
 from mlflow.store.entities.paged_list import PagedList
 from mlflow.store.model_registry.abstract_store import AbstractStore
 
@@ -281,6 +283,17 @@ class ModelshelfRegistryStore(AbstractStore):
     @translated
     def delete_registered_model_alias(self, name: str, alias: str) -> None:
         self.registry.delete_registered_model_alias(name, alias)
+
+    # ------------------------------------------------------------------ not on a shelf
+    def _no_webhooks(self, *args: Any, **kwargs: Any) -> Any:
+        raise MlflowException(
+            "webhooks are not kept on a modelshelf registry: the shelf has no server to call "
+            "them from; watch the registry's history (modelshelf history) instead",
+            error_code=NOT_IMPLEMENTED,
+        )
+
+    create_webhook = get_webhook = list_webhooks = list_webhooks_by_event = _no_webhooks
+    update_webhook = delete_webhook = test_webhook = _no_webhooks
 
     @translated
     def get_model_version_by_alias(self, name: str, alias: str) -> MlflowModelVersion:
