@@ -114,6 +114,7 @@ def test_unchanged_mlflow_script_keeps_its_registry_on_the_shelf(
     assert sorted(versions) == [2, 3]
     assert versions[3].digest == versions[2].digest  # same bytes, stored once
     assert versions[2].model_id and versions[2].source == f"models:/{versions[2].model_id}"
+    assert versions[2].run_id == run_ids[1]  # the logged model's run, as MLflow's stores do
     assert ours.get_model_version("churn-copy", 1).digest == versions[2].digest
     with pytest.raises(MlflowException) as err:
         client.create_webhook("w", "http://127.0.0.1:9/x", events=[])

@@ -168,6 +168,15 @@ class ModelshelfRegistryStore(AbstractStore):
         model_id: str | None = None,
     ) -> MlflowModelVersion:
         self.registry.get_registered_model(name)  # fail before copying any file
+        if self._is_logged_model(source) or (model_id and not run_id):
+            # as MLflow's own stores do: a logged model names its run and its id
+            logged = self._logged_model(
+                source[len("models:/") :].strip("/").split("/", 1)[0]
+                if self._is_logged_model(source)
+                else str(model_id)
+            )
+            run_id = run_id or logged.source_run_id
+            model_id = model_id or logged.model_id
         resolved = self._resolve(source, local_model_path)
         return _mv(
             self.registry.create_model_version(
@@ -180,6 +189,11 @@ class ModelshelfRegistryStore(AbstractStore):
                 model_id=model_id,
             )
         )
+
+    def _logged_model(self, model_id: str) -> Any:
+        from mlflow.tracking import MlflowClient
+
+        return MlflowClient(tracking_uri=self.tracking_uri).get_logged_model(model_id)
 
     def _resolve(self, source: str, local_model_path: str | None) -> ModelSource:
         """The tree digest of ``source`` on this shelf (stored first when it is elsewhere)."""
@@ -217,11 +231,8 @@ class ModelshelfRegistryStore(AbstractStore):
             return str(RunsArtifactRepository.get_underlying_uri(source))
         if source.startswith("models:/"):
             if self._is_logged_model(source):
-                from mlflow.tracking import MlflowClient
-
                 model_id = source[len("models:/") :].strip("/").split("/", 1)[0]
-                client = MlflowClient(tracking_uri=self.tracking_uri)
-                return str(client.get_logged_model(model_id).artifact_location)
+                return str(self._logged_model(model_id).artifact_location)
         return source
 
     @translated
