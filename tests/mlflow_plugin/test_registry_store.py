@@ -208,3 +208,27 @@ def test_artifacts_are_deduplicated_write_once_and_verified(
         fresh.download_artifacts("data/weights.bin", str(dest))
     assert err.value.error_code == "DATA_LOSS"
     assert not [p for p in dest.rglob("*") if p.is_file() and p.read_bytes() == b"z" * 5000]
+
+
+def test_models_uri_downloads_are_verified(file_shelf: tuple[str, str], tmp_path: Any) -> None:
+    uri, url = file_shelf
+    _mlflow_script(uri)
+    shelf = Shelf(url)
+    digest = Client(shelf).get_model_version("churn", 1).digest
+    entry = max(shelf.blobs.read_tree(digest), key=lambda e: e.size)  # model.pkl
+    blob = tmp_path / "shelf" / entry.digest.key
+    blob.chmod(0o644)
+    blob.write_bytes(b"\0" * entry.size)
+    repo = mlflow.store.artifact.artifact_repository_registry.get_artifact_repository(
+        f"{uri}/-/{digest}"
+    )
+    shutil.rmtree(repo.shelf.blobs.cache.blobs, ignore_errors=True)
+    (tmp_path / "dl").mkdir()
+    with pytest.raises(MlflowException) as err:
+        mlflow.pyfunc.load_model("models:/churn/1", dst_path=str(tmp_path / "dl"))
+    assert entry.digest.hex in err.value.message, err.value.message
+    assert not [
+        p
+        for p in (tmp_path / "dl").rglob("*")
+        if p.is_file() and p.stat().st_size == entry.size and p.read_bytes() == b"\0" * entry.size
+    ]
