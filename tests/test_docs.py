@@ -172,6 +172,7 @@ API_PAGES = {
         "errors",
         "flavors",
         "gc",
+        "mlflow_plugin",
         "models",
         "pyfunc",
         "registry",

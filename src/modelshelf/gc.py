@@ -6,6 +6,7 @@ references and lists the rest:
 * every registry version's tree: live versions, and versions deleted (tombstoned, or gone with
   their deleted model) less than ``grace`` ago, so an undo window remains;
 * every run artifact pointer (a blob or a tree) and every logged model (a tree);
+* every reference MLflow's artifact repository plugin wrote (``mlflow-artifacts/…``, a blob);
 * every pin (``pins/<name>.json``, see :func:`pin`): a blob or a tree kept on purpose.
 
 A tree marks its manifest and every blob it lists. An unreferenced blob is a candidate when
@@ -45,6 +46,7 @@ quarantines and deletes at once: only for a shelf no one writes to meanwhile.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -78,6 +80,8 @@ __all__ = ["GcPlan", "GcResult", "list_pins", "pin", "plan_gc", "unpin"]
 _log = logging.getLogger("modelshelf.gc")
 
 PIN_PREFIX = "pins/"
+MLFLOW_ARTIFACT_PREFIX = "mlflow-artifacts/"
+"""Where the MLflow artifact repository plugin keeps its references (see mlflow_plugin)."""
 _PIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _RUN_REF = re.compile(r"^runs/[^/]+/(artifacts|models)/[^/]+$")
 _READ_CHUNK = 512
@@ -418,6 +422,7 @@ def _mark(shelf: Shelf, cutoff: float) -> LiveSet:
     roots = _Roots()
     _registry_roots(shelf, int(cutoff * 1000), roots)
     _run_roots(shelf, roots)
+    _mlflow_artifact_roots(shelf, roots)
     for name, digest in list_pins(shelf).items():
         roots.unknown.add(digest)
         roots.why.setdefault(digest, f"pin {name!r}")
@@ -463,6 +468,19 @@ def _run_roots(shelf: Shelf, roots: _Roots) -> None:
                         roots.files.add(pointer.digest)
                 else:
                     roots.tree(LoggedModelInfo.from_dict(doc).digest, f"logged model {key!r}")
+            except (ValueError, KeyError, TypeError) as exc:
+                roots.problems.append(f"{key}: unreadable reference ({exc})")
+
+
+def _mlflow_artifact_roots(shelf: Shelf, roots: _Roots) -> None:
+    """Every ``{"digest", "size"}`` reference under ``mlflow-artifacts/`` (one listing)."""
+    keys = [i.key for i in shelf.storage.list(MLFLOW_ARTIFACT_PREFIX)]
+    for start in range(0, len(keys), _READ_CHUNK):
+        for key, data in shelf.storage.read_many(keys[start : start + _READ_CHUNK]).items():
+            if not data:
+                continue
+            try:
+                roots.files.add(Digest.parse(json.loads(data)["digest"]))
             except (ValueError, KeyError, TypeError) as exc:
                 roots.problems.append(f"{key}: unreadable reference ({exc})")
 
