@@ -27,6 +27,8 @@ _ALLOWED = {
     # credentials in any URL before it is shown
     "storage/__init__.py",
     "storage/_redact.py",
+    # the MLflow plugin's own `modelshelf+<fsspec URL>` scheme, which wraps a shelf URL
+    "mlflow_plugin/_uris.py",
     # to be moved onto modelshelf.uri.parse_uri: saving code paths into a model, and the
     # flavors' local-path fast path (which must not import the uri package's registry)
     "pyfunc/_save.py",

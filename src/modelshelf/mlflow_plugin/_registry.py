@@ -171,9 +171,7 @@ class ModelshelfRegistryStore(AbstractStore):
         if self._is_logged_model(source) or (model_id and not run_id):
             # as MLflow's own stores do: a logged model names its run and its id
             logged = self._logged_model(
-                source[len("models:/") :].strip("/").split("/", 1)[0]
-                if self._is_logged_model(source)
-                else str(model_id)
+                _logged_model_id(source) if self._is_logged_model(source) else str(model_id)
             )
             run_id = run_id or logged.source_run_id
             model_id = model_id or logged.model_id
@@ -225,14 +223,13 @@ class ModelshelfRegistryStore(AbstractStore):
 
     def _underlying(self, source: str) -> str:
         """Where MLflow keeps the files a ``runs:/`` or ``models:/`` source names."""
-        if source.startswith("runs:/"):
+        scheme = _scheme(source)
+        if scheme == "runs":
             from mlflow.store.artifact.runs_artifact_repo import RunsArtifactRepository
 
             return str(RunsArtifactRepository.get_underlying_uri(source))
-        if source.startswith("models:/"):
-            if self._is_logged_model(source):
-                model_id = source[len("models:/") :].strip("/").split("/", 1)[0]
-                return str(self._logged_model(model_id).artifact_location)
+        if scheme == "models" and self._is_logged_model(source):
+            return str(self._logged_model(_logged_model_id(source)).artifact_location)
         return source
 
     @translated
@@ -309,3 +306,31 @@ class ModelshelfRegistryStore(AbstractStore):
     @translated
     def get_model_version_by_alias(self, name: str, alias: str) -> MlflowModelVersion:
         return _mv(self.registry.get_model_version_by_alias(name, alias))
+
+
+def _scheme(source: str) -> str | None:
+    """``runs``/``models``/… as the one URI parser reads ``source`` (None if it cannot)."""
+    from modelshelf.errors import InvalidURIError
+    from modelshelf.uri import parse_uri
+
+    try:
+        return parse_uri(source).scheme
+    except InvalidURIError:
+        return None
+
+
+def _logged_model_id(source: str) -> str:
+    """The ``m-…`` id of a ``models:/m-…`` source."""
+    from modelshelf.errors import InvalidInputError, InvalidURIError
+    from modelshelf.uri import parse_uri
+
+    try:
+        model_id = parse_uri(source).model_id
+    except InvalidURIError:
+        model_id = None
+    if model_id is None:
+        raise InvalidInputError(
+            f"{source!r} is not a logged-model URI modelshelf knows: logged model ids look like "
+            "models:/m-<32 hex digits>"
+        )
+    return model_id
