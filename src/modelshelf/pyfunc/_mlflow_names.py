@@ -25,7 +25,7 @@ import types
 import typing
 from typing import Any
 
-from modelshelf.errors import MissingDependencyError, TypeHintError
+from modelshelf.errors import ConfigurationError, MissingDependencyError, TypeHintError
 from modelshelf.pyfunc import _type_hints
 from modelshelf.pyfunc._model import (
     PythonModel,
@@ -50,7 +50,10 @@ class MlflowPythonModel(PythonModel):
     def predict_stream(
         self, context: Any, model_input: Any, params: dict[str, Any] | None = None
     ) -> Any:
-        raise NotImplementedError()
+        raise ConfigurationError(
+            f"{type(self).__name__} does not implement predict_stream; define it in the model's "
+            "class to stream predictions"
+        )
 
     @property
     def predict_type_hints(self) -> _type_hints.TypeHints:
